@@ -1,1 +1,406 @@
-//! TODO(owner): replace this placeholder.
+//! Webhook signatures: verify and sign, sans-IO.
+//!
+//! Three schemes share one surface:
+//!
+//! | [`Scheme`] | headers | signed content | encoding |
+//! |---|---|---|---|
+//! | `StandardWebhooks` | `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<sig> v1,<sig>…` (or `svix-*`) | `id.timestamp.body` | base64 |
+//! | `Stripe` | `stripe-signature: t=<ts>,v1=<sig>[,v1=<sig>…]` | `timestamp.body` | hex |
+//! | `GitHub` | `x-hub-signature-256: sha256=<sig>` (+ optional `x-github-delivery` id) | `body` | hex |
+//!
+//! All use HMAC-SHA256. The body is taken as raw bytes and never re-serialised; header names
+//! are matched case-insensitively; signatures of other versions (`v1a`, `v0`, …) are ignored;
+//! the timestamp is checked against a caller-given `now` in both directions (default
+//! tolerance 300 s); MACs are compared in constant time; several secrets may be configured at
+//! once so a rotation needs no downtime. How configured text becomes key bytes is spelled out
+//! on [`Secret::parse`].
+//!
+//! The timestamp window is not replay protection: callers dedupe on [`Verified::id`]
+//! (`webhook-id`, or GitHub's delivery id), which a sender's retry repeats unchanged.
+//!
+//! ```
+//! use batchhook::signature::{Scheme, Secret, Signer, Verifier};
+//! let secrets = Secret::parse_list(Scheme::StandardWebhooks, "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+//! let body = br#"{"type":"batch.completed"}"#;
+//! let headers = Signer::new(Scheme::StandardWebhooks, secrets.clone()).unwrap()
+//!     .headers("msg_1", 1_700_000_000, body);
+//! let verified = Verifier::new(Scheme::StandardWebhooks, secrets).unwrap()
+//!     .verify(&headers, body, 1_700_000_010)
+//!     .unwrap();
+//! assert_eq!(verified.id.as_deref(), Some("msg_1"));
+//! ```
+
+mod encoding;
+mod error;
+mod github;
+mod secret;
+mod standard;
+mod stripe;
+
+pub use encoding::Base64Problem;
+pub use error::{SecretProblem, SignatureError};
+pub use secret::{Secret, MIN_SECRET_BYTES};
+
+use encoding::push_decimal;
+use secret::Key;
+
+/// The default timestamp tolerance, both into the past and into the future.
+pub const DEFAULT_TOLERANCE_SECS: u64 = 300;
+
+/// A signature scheme.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// Standard Webhooks v1 (also Svix and OpenAI).
+    StandardWebhooks,
+    /// Stripe's `Stripe-Signature` header.
+    Stripe,
+    /// GitHub's `X-Hub-Signature-256` header.
+    GitHub,
+}
+
+impl Scheme {
+    /// Parses the names used in `WEBHOOK_SCHEMES`: `standard` (or `standardwebhooks`, `svix`),
+    /// `stripe`, `github`; ASCII case-insensitive.
+    pub fn from_name(name: &str) -> Option<Scheme> {
+        let is = |n: &str| name.eq_ignore_ascii_case(n);
+        if is("standard") || is("standardwebhooks") || is("standard-webhooks") || is("svix") {
+            Some(Scheme::StandardWebhooks)
+        } else if is("stripe") {
+            Some(Scheme::Stripe)
+        } else if is("github") {
+            Some(Scheme::GitHub)
+        } else {
+            None
+        }
+    }
+
+    /// The canonical short name (`standard`, `stripe`, `github`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::StandardWebhooks => "standard",
+            Scheme::Stripe => "stripe",
+            Scheme::GitHub => "github",
+        }
+    }
+}
+
+/// Read access to request headers. `name` is always lowercase ASCII; implementations match
+/// it case-insensitively and return the first value.
+///
+/// Implemented for slices, arrays and vectors of `(name, value)` pairs of anything that is
+/// `AsRef<str>`, so an adapter can collect its headers into a `Vec<(String, String)>`.
+pub trait Headers {
+    /// The value of header `name`, if present.
+    fn header(&self, name: &str) -> Option<&str>;
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> Headers for [(K, V)] {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(k, _)| k.as_ref().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_ref())
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> Headers for Vec<(K, V)> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.as_slice().header(name)
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>, const N: usize> Headers for [(K, V); N] {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.as_slice().header(name)
+    }
+}
+
+/// What a successful verification established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verified {
+    /// The scheme that verified.
+    pub scheme: Scheme,
+    /// The delivery id (`webhook-id`/`svix-id`, or GitHub's `x-github-delivery`): the key to
+    /// dedupe retries on. Stripe carries it in the body instead, so it is `None` there.
+    pub id: Option<String>,
+    /// The signed unix timestamp in seconds; `None` for GitHub, which signs none.
+    pub timestamp: Option<i64>,
+}
+
+/// Verifies incoming webhooks of one scheme against one or more secrets.
+#[derive(Clone)]
+pub struct Verifier {
+    scheme: Scheme,
+    keys: Vec<Key>,
+    tolerance_secs: u64,
+}
+
+impl core::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("scheme", &self.scheme)
+            .field("secrets", &self.keys.len())
+            .field("tolerance_secs", &self.tolerance_secs)
+            .finish()
+    }
+}
+
+impl Verifier {
+    /// A verifier accepting a signature made with any of `secrets`, with the default
+    /// tolerance. Fails with [`SignatureError::NoSecrets`] when `secrets` is empty.
+    pub fn new(
+        scheme: Scheme,
+        secrets: impl IntoIterator<Item = Secret>,
+    ) -> Result<Verifier, SignatureError> {
+        Ok(Verifier {
+            scheme,
+            keys: keys(secrets)?,
+            tolerance_secs: DEFAULT_TOLERANCE_SECS,
+        })
+    }
+
+    /// Shorthand for [`Secret::parse_list`] followed by [`Verifier::new`].
+    pub fn parse(scheme: Scheme, secrets: &str) -> Result<Verifier, SignatureError> {
+        Verifier::new(scheme, Secret::parse_list(scheme, secrets)?)
+    }
+
+    /// Sets how far the signed timestamp may lie from `now`, in either direction.
+    pub fn with_tolerance_secs(mut self, secs: u64) -> Verifier {
+        self.tolerance_secs = secs;
+        self
+    }
+
+    /// The scheme this verifier checks.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// Verifies `body` (the raw request bytes) under `headers` at `now_unix_secs`.
+    pub fn verify<H: Headers + ?Sized>(
+        &self,
+        headers: &H,
+        body: &[u8],
+        now_unix_secs: i64,
+    ) -> Result<Verified, SignatureError> {
+        let window = Window {
+            now: now_unix_secs,
+            tolerance: self.tolerance_secs,
+        };
+        match self.scheme {
+            Scheme::StandardWebhooks => standard::verify(&self.keys, headers, body, window),
+            Scheme::Stripe => stripe::verify(&self.keys, headers, body, window),
+            Scheme::GitHub => github::verify(&self.keys, headers, body),
+        }
+    }
+}
+
+/// Signs outgoing webhooks (the gateway emulator, tests, the JS `Webhook.sign`).
+#[derive(Clone)]
+pub struct Signer {
+    scheme: Scheme,
+    keys: Vec<Key>,
+}
+
+impl core::fmt::Debug for Signer {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Signer")
+            .field("scheme", &self.scheme)
+            .field("secrets", &self.keys.len())
+            .finish()
+    }
+}
+
+impl Signer {
+    /// A signer that signs with every one of `secrets` (several signatures in one header
+    /// during a rotation; GitHub's header holds one, so it uses the first secret only).
+    pub fn new(
+        scheme: Scheme,
+        secrets: impl IntoIterator<Item = Secret>,
+    ) -> Result<Signer, SignatureError> {
+        Ok(Signer {
+            scheme,
+            keys: keys(secrets)?,
+        })
+    }
+
+    /// The value of the scheme's signature header: `v1,<b64>[ v1,<b64>…]`,
+    /// `t=<ts>,v1=<hex>[,v1=<hex>…]` or `sha256=<hex>`. `id` is only signed by Standard
+    /// Webhooks and `timestamp` is not signed by GitHub.
+    pub fn signature(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
+        let ts = decimal(timestamp);
+        match self.scheme {
+            Scheme::StandardWebhooks => standard::sign(&self.keys, id, &ts, body),
+            Scheme::Stripe => stripe::sign(&self.keys, &ts, body),
+            Scheme::GitHub => github::sign(&self.keys[0], body),
+        }
+    }
+
+    /// Every header the scheme sends, names in lowercase: Standard Webhooks' three, Stripe's
+    /// `stripe-signature`, GitHub's `x-hub-signature-256` plus `x-github-delivery: <id>`.
+    pub fn headers(&self, id: &str, timestamp: i64, body: &[u8]) -> Vec<(&'static str, String)> {
+        let signature = self.signature(id, timestamp, body);
+        match self.scheme {
+            Scheme::StandardWebhooks => vec![
+                (standard::ID, id.to_owned()),
+                (standard::TIMESTAMP, decimal(timestamp)),
+                (standard::SIGNATURE, signature),
+            ],
+            Scheme::Stripe => vec![(stripe::SIGNATURE, signature)],
+            Scheme::GitHub => vec![
+                (github::SIGNATURE, signature),
+                (github::DELIVERY, id.to_owned()),
+            ],
+        }
+    }
+}
+
+fn keys(secrets: impl IntoIterator<Item = Secret>) -> Result<Vec<Key>, SignatureError> {
+    let keys: Vec<Key> = secrets.into_iter().map(|s| s.key()).collect();
+    if keys.is_empty() {
+        return Err(SignatureError::NoSecrets);
+    }
+    Ok(keys)
+}
+
+fn decimal(n: i64) -> String {
+    let mut s = String::new();
+    if n < 0 {
+        s.push('-');
+    }
+    push_decimal(&mut s, n.unsigned_abs());
+    s
+}
+
+/// The accepted time window around `now`.
+#[derive(Clone, Copy)]
+struct Window {
+    now: i64,
+    tolerance: u64,
+}
+
+impl Window {
+    fn check(self, timestamp: i64) -> Result<(), SignatureError> {
+        let diff = i128::from(self.now) - i128::from(timestamp);
+        let tolerance = i128::from(self.tolerance);
+        if diff > tolerance {
+            Err(SignatureError::TimestampTooOld {
+                age_secs: u64::try_from(diff).unwrap_or(u64::MAX),
+                tolerance_secs: self.tolerance,
+            })
+        } else if -diff > tolerance {
+            Err(SignatureError::TimestampTooNew {
+                ahead_secs: u64::try_from(-diff).unwrap_or(u64::MAX),
+                tolerance_secs: self.tolerance,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Parses unix seconds written as 1–18 ASCII digits (no sign, no spaces), so the value fits
+/// an `i64` and the text is exactly what was signed.
+fn parse_unix_secs(text: &str) -> Option<i64> {
+    if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(
+        text.bytes()
+            .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')),
+    )
+}
+
+/// Whether any of `keys` MACs `parts` to one of `candidates`. Every pair is compared in
+/// constant time; stopping at the first match only reveals that a match exists.
+fn any_match(keys: &[Key], parts: &[&[u8]], candidates: &[[u8; 32]]) -> bool {
+    keys.iter().any(|key| {
+        let mac = key.mac(parts);
+        candidates
+            .iter()
+            .any(|c| encoding::constant_time_eq(&mac, c))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn window_accepts_exactly_the_tolerance_both_ways() {
+        let w = Window {
+            now: 1_000,
+            tolerance: 300,
+        };
+        assert!(w.check(700).is_ok());
+        assert!(w.check(1_300).is_ok());
+        assert_eq!(
+            w.check(699),
+            Err(SignatureError::TimestampTooOld {
+                age_secs: 301,
+                tolerance_secs: 300
+            })
+        );
+        assert_eq!(
+            w.check(1_301),
+            Err(SignatureError::TimestampTooNew {
+                ahead_secs: 301,
+                tolerance_secs: 300
+            })
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn window_does_not_overflow_at_extremes() {
+        let w = Window {
+            now: i64::MIN,
+            tolerance: u64::MAX,
+        };
+        assert!(w.check(i64::MAX).is_ok());
+        let w = Window {
+            now: i64::MAX,
+            tolerance: 0,
+        };
+        assert!(matches!(
+            w.check(i64::MIN),
+            Err(SignatureError::TimestampTooOld { .. })
+        ));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn parses_only_plain_decimal_seconds() {
+        assert_eq!(parse_unix_secs("1614265330"), Some(1_614_265_330));
+        assert_eq!(parse_unix_secs("0"), Some(0));
+        for bad in [
+            "",
+            "-5",
+            "+5",
+            " 5",
+            "5 ",
+            "1e9",
+            "0x10",
+            "1234567890123456789",
+        ] {
+            assert_eq!(parse_unix_secs(bad), None, "{bad:?}");
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn scheme_names_round_trip() {
+        for s in [Scheme::StandardWebhooks, Scheme::Stripe, Scheme::GitHub] {
+            assert_eq!(Scheme::from_name(s.name()), Some(s));
+        }
+        assert_eq!(Scheme::from_name("SVIX"), Some(Scheme::StandardWebhooks));
+        assert_eq!(Scheme::from_name("gitlab"), None);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn headers_lookup_ignores_case_and_returns_first() {
+        let h = vec![
+            ("Webhook-ID".to_string(), "a".to_string()),
+            ("webhook-id".to_string(), "b".to_string()),
+        ];
+        assert_eq!(h.header("webhook-id"), Some("a"));
+        assert_eq!([("X", "1")].header("y"), None);
+    }
+}

@@ -1,0 +1,227 @@
+//! Strict base64 (standard alphabet) and hex codecs, a constant-time comparison and a
+//! decimal formatter.
+//!
+//! Written here rather than pulled from crates because each is a few dozen lines, the
+//! verifier-only wasm has an 8 KB gzip budget, and the rules must be *strict*: a permissive
+//! decoder that skips junk turns a malformed secret into a short, forgeable key.
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Why a base64 text was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Base64Problem {
+    /// A character outside `A–Z a–z 0–9 + /` (and `=` as trailing padding), at this byte offset.
+    InvalidCharacter(usize),
+    /// `-` or `_` at this byte offset: the URL-safe alphabet, which this decoder does not accept.
+    UrlSafeAlphabet(usize),
+    /// Padding that is misplaced, too long, or present on a text whose length is not a multiple of 4.
+    BadPadding,
+    /// A length that no base64 encoding can have (one character left over).
+    BadLength,
+    /// Leftover bits in the last character are not zero: not the canonical encoding of any bytes.
+    NonCanonical,
+}
+
+/// Encodes `bytes` as padded standard base64.
+pub fn base64_encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        let sextets = [(n >> 18) & 63, (n >> 12) & 63, (n >> 6) & 63, n & 63];
+        for (i, s) in sextets.iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[*s as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn sextet(c: u8) -> Option<u8> {
+    match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    }
+}
+
+/// Decodes standard base64, padded or unpadded, refusing anything non-canonical.
+pub fn base64_decode(text: &[u8]) -> Result<Vec<u8>, Base64Problem> {
+    let pad = text.iter().rev().take_while(|&&c| c == b'=').count();
+    let data = &text[..text.len() - pad];
+    if pad > 2 || (pad > 0 && text.len() % 4 != 0) {
+        return Err(Base64Problem::BadPadding);
+    }
+    if data.len() % 4 == 1 {
+        return Err(Base64Problem::BadLength);
+    }
+    if pad > 0 && (data.len() + pad) % 4 != 0 {
+        return Err(Base64Problem::BadPadding);
+    }
+    let mut out = Vec::with_capacity(data.len() * 3 / 4);
+    let mut acc: u32 = 0;
+    let mut bits = 0u32;
+    for (i, &c) in data.iter().enumerate() {
+        let v = match sextet(c) {
+            Some(v) => v,
+            None if c == b'-' || c == b'_' => return Err(Base64Problem::UrlSafeAlphabet(i)),
+            None if c == b'=' => return Err(Base64Problem::BadPadding),
+            None => return Err(Base64Problem::InvalidCharacter(i)),
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    if acc != 0 {
+        return Err(Base64Problem::NonCanonical);
+    }
+    Ok(out)
+}
+
+/// Encodes `bytes` as lowercase hex.
+pub fn hex_encode(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
+}
+
+fn nibble(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Decodes hex of either case; `None` on an odd length or a non-hex character.
+pub fn hex_decode(text: &[u8]) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    text.chunks(2)
+        .map(|p| Some((nibble(p[0])? << 4) | nibble(p[1])?))
+        .collect()
+}
+
+/// Compares two byte strings in time that depends only on their lengths, so a forger cannot
+/// learn how many leading bytes of a guessed MAC were right.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    core::hint::black_box(diff) == 0
+}
+
+/// Appends the decimal form of `n` without `core::fmt` (which would bloat the wasm verifier).
+pub fn push_decimal(out: &mut String, n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &buf[i..] {
+        out.push(char::from(d));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn base64_round_trips_every_length_up_to_forty() {
+        for len in 0..40u8 {
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| i.wrapping_mul(37).wrapping_add(len))
+                .collect();
+            let text = base64_encode(&bytes);
+            assert_eq!(base64_decode(text.as_bytes()), Ok(bytes.clone()));
+            let unpadded = text.trim_end_matches('=');
+            assert_eq!(base64_decode(unpadded.as_bytes()), Ok(bytes));
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn base64_encodes_rfc4648_examples() {
+        assert_eq!(base64_encode(b""), "");
+        assert_eq!(base64_encode(b"f"), "Zg==");
+        assert_eq!(base64_encode(b"fo"), "Zm8=");
+        assert_eq!(base64_encode(b"foo"), "Zm9v");
+        assert_eq!(base64_encode(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn base64_rejects_malformed_text() {
+        assert_eq!(base64_decode(b"Zm9v!"), Err(Base64Problem::BadLength));
+        assert_eq!(
+            base64_decode(b"Zm9!"),
+            Err(Base64Problem::InvalidCharacter(3))
+        );
+        assert_eq!(
+            base64_decode(b"Zm-v"),
+            Err(Base64Problem::UrlSafeAlphabet(2))
+        );
+        assert_eq!(base64_decode(b"Zg="), Err(Base64Problem::BadPadding));
+        assert_eq!(base64_decode(b"Z==="), Err(Base64Problem::BadPadding));
+        assert_eq!(base64_decode(b"Zg=a"), Err(Base64Problem::BadPadding));
+        assert_eq!(base64_decode(b"Zh=="), Err(Base64Problem::NonCanonical));
+        assert_eq!(
+            base64_decode(b"Zm9 vw=="),
+            Err(Base64Problem::InvalidCharacter(3))
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn hex_round_trips_and_rejects_junk() {
+        let bytes = [0u8, 1, 0x7f, 0x80, 0xfe, 0xff];
+        assert_eq!(hex_encode(&bytes), "00017f80feff");
+        assert_eq!(hex_decode(b"00017F80FEff"), Some(bytes.to_vec()));
+        assert_eq!(hex_decode(b"abc"), None);
+        assert_eq!(hex_decode(b"zz"), None);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn constant_time_eq_matches_only_identical_bytes() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn push_decimal_writes_zero_and_extremes() {
+        let mut s = String::new();
+        push_decimal(&mut s, 0);
+        s.push(' ');
+        push_decimal(&mut s, 1_614_265_330);
+        s.push(' ');
+        push_decimal(&mut s, u64::MAX);
+        assert_eq!(s, "0 1614265330 18446744073709551615");
+    }
+}

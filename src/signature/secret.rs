@@ -1,0 +1,269 @@
+//! Signing secrets and the explicit rule that turns configured text into key bytes.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::encoding::base64_decode;
+use super::error::{SecretProblem, SignatureError};
+use super::Scheme;
+
+/// The shortest key accepted, in bytes: the Standard Webhooks specification's floor for
+/// symmetric secrets (its own reference secret is exactly 24 bytes). Shorter keys are refused
+/// for every scheme, so a truncated or mistyped secret fails loudly instead of becoming a
+/// weak key.
+pub const MIN_SECRET_BYTES: usize = 24;
+
+const WHSEC_PREFIX: &str = "whsec_";
+
+/// A webhook signing key. Its `Debug` output is `Secret([REDACTED])`; there is no way to read
+/// the bytes back out of it.
+#[derive(Clone)]
+pub struct Secret {
+    key: Vec<u8>,
+}
+
+impl core::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Secret([REDACTED])")
+    }
+}
+
+impl Secret {
+    /// Parses configured secret text with the rule of `scheme`:
+    ///
+    /// - [`Scheme::StandardWebhooks`]: `whsec_<base64>` is base64-decoded (standard alphabet,
+    ///   padding optional, strictly canonical); any other text is used as its raw UTF-8 bytes
+    ///   (the rule OpenAI's libraries follow).
+    /// - [`Scheme::Stripe`] and [`Scheme::GitHub`]: the text's UTF-8 bytes as they are. Stripe
+    ///   secrets look like `whsec_…` but Stripe uses the whole string, prefix included, as the
+    ///   key, so they are never decoded.
+    ///
+    /// Refused for every scheme: empty text, surrounding whitespace, a pasted `v1,` signature,
+    /// malformed base64, and keys shorter than [`MIN_SECRET_BYTES`].
+    pub fn parse(scheme: Scheme, text: &str) -> Result<Secret, SignatureError> {
+        check_text(text)?;
+        match (scheme, text.strip_prefix(WHSEC_PREFIX)) {
+            (Scheme::StandardWebhooks, Some(encoded)) => decode_base64_key(encoded),
+            _ => Secret::from_bytes(text.as_bytes()),
+        }
+    }
+
+    /// Parses a whitespace-separated list (the `WEBHOOK_SECRETS` form) with [`Secret::parse`].
+    /// Errors name the 1-based position of the bad secret, never its content. A secret that
+    /// itself contains whitespace cannot be given in this form: use [`Secret::parse`].
+    pub fn parse_list(scheme: Scheme, text: &str) -> Result<Vec<Secret>, SignatureError> {
+        let secrets = text
+            .split_ascii_whitespace()
+            .enumerate()
+            .map(|(i, s)| Secret::parse(scheme, s).map_err(|e| at_position(e, i + 1)))
+            .collect::<Result<Vec<_>, _>>()?;
+        if secrets.is_empty() {
+            return Err(SignatureError::NoSecrets);
+        }
+        Ok(secrets)
+    }
+
+    /// The npm `standardwebhooks` rule: base64, with an optional `whsec_` prefix, whether or
+    /// not the prefix is present. Used by the JS `Webhook` class for drop-in compatibility.
+    pub fn from_base64(text: &str) -> Result<Secret, SignatureError> {
+        check_text(text)?;
+        decode_base64_key(text.strip_prefix(WHSEC_PREFIX).unwrap_or(text))
+    }
+
+    /// Raw key bytes, used as they are (only the length is checked).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Secret, SignatureError> {
+        if bytes.len() < MIN_SECRET_BYTES {
+            return Err(invalid(if bytes.is_empty() {
+                SecretProblem::Empty
+            } else {
+                SecretProblem::TooShort {
+                    len: bytes.len(),
+                    min: MIN_SECRET_BYTES,
+                }
+            }));
+        }
+        Ok(Secret {
+            key: bytes.to_vec(),
+        })
+    }
+
+    /// The key length in bytes.
+    pub fn len(&self) -> usize {
+        self.key.len()
+    }
+
+    /// Always false: empty keys are refused at construction. Present for API symmetry.
+    pub fn is_empty(&self) -> bool {
+        self.key.is_empty()
+    }
+
+    pub(crate) fn key(&self) -> Key {
+        Key(Hmac::new_from_slice(&self.key).expect("HMAC accepts keys of any length"))
+    }
+}
+
+fn check_text(text: &str) -> Result<(), SignatureError> {
+    if text.is_empty() {
+        return Err(invalid(SecretProblem::Empty));
+    }
+    if text.trim() != text {
+        return Err(invalid(SecretProblem::SurroundingWhitespace));
+    }
+    if text.starts_with("v1,") {
+        return Err(invalid(SecretProblem::PastedSignature));
+    }
+    Ok(())
+}
+
+fn decode_base64_key(encoded: &str) -> Result<Secret, SignatureError> {
+    if encoded.is_empty() {
+        return Err(invalid(SecretProblem::Empty));
+    }
+    let bytes = base64_decode(encoded.as_bytes()).map_err(|p| invalid(SecretProblem::Base64(p)))?;
+    Secret::from_bytes(&bytes)
+}
+
+fn invalid(problem: SecretProblem) -> SignatureError {
+    SignatureError::InvalidSecret {
+        position: 1,
+        problem,
+    }
+}
+
+fn at_position(e: SignatureError, position: usize) -> SignatureError {
+    match e {
+        SignatureError::InvalidSecret { problem, .. } => {
+            SignatureError::InvalidSecret { position, problem }
+        }
+        other => other,
+    }
+}
+
+/// A secret ready to MAC: HMAC-SHA256 with the key's inner and outer pads already absorbed,
+/// so each message costs only its own blocks.
+#[derive(Clone)]
+pub(crate) struct Key(Hmac<Sha256>);
+
+impl Key {
+    /// HMAC-SHA256 over the concatenation of `parts`, without building the concatenation.
+    pub(crate) fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = self.0.clone();
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signature::encoding::Base64Problem;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    const SPEC_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+    fn problem(r: Result<Secret, SignatureError>) -> SecretProblem {
+        match r {
+            Err(SignatureError::InvalidSecret { problem, .. }) => problem,
+            other => panic!("expected an invalid secret, got {other:?}"),
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn decodes_whsec_secret_to_its_base64_bytes() {
+        let s = Secret::parse(Scheme::StandardWebhooks, SPEC_SECRET).unwrap();
+        assert_eq!(s.len(), 24);
+        assert_eq!(Secret::from_base64(&SPEC_SECRET[6..]).unwrap().len(), 24);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn uses_unprefixed_and_stripe_secrets_as_raw_bytes() {
+        let raw = "this-is-a-raw-secret-of-32-bytes";
+        assert_eq!(
+            Secret::parse(Scheme::StandardWebhooks, raw).unwrap().len(),
+            32
+        );
+        assert_eq!(
+            Secret::parse(Scheme::Stripe, SPEC_SECRET).unwrap().len(),
+            38
+        );
+        assert_eq!(Secret::parse(Scheme::GitHub, raw).unwrap().len(), 32);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn rejects_malformed_whsec_base64() {
+        assert_eq!(
+            problem(Secret::parse(
+                Scheme::StandardWebhooks,
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS!"
+            )),
+            SecretProblem::Base64(Base64Problem::InvalidCharacter(31))
+        );
+        assert_eq!(
+            problem(Secret::parse(
+                Scheme::StandardWebhooks,
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS-"
+            )),
+            SecretProblem::Base64(Base64Problem::UrlSafeAlphabet(31))
+        );
+        assert_eq!(
+            problem(Secret::parse(Scheme::StandardWebhooks, "whsec_")),
+            SecretProblem::Empty
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn rejects_pasted_signature_whitespace_and_short_keys() {
+        assert_eq!(
+            problem(Secret::parse(
+                Scheme::StandardWebhooks,
+                "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+            )),
+            SecretProblem::PastedSignature
+        );
+        assert_eq!(
+            problem(Secret::parse(Scheme::Stripe, "whsec_abc\n")),
+            SecretProblem::SurroundingWhitespace
+        );
+        assert_eq!(
+            problem(Secret::parse(Scheme::StandardWebhooks, "whsec_c2hvcnQ=")),
+            SecretProblem::TooShort {
+                len: 5,
+                min: MIN_SECRET_BYTES
+            }
+        );
+        assert_eq!(
+            problem(Secret::parse(Scheme::GitHub, "")),
+            SecretProblem::Empty
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn parse_list_names_the_position_of_the_bad_secret() {
+        let list = format!("{SPEC_SECRET}  whsec_c2hvcnQ=");
+        match Secret::parse_list(Scheme::StandardWebhooks, &list) {
+            Err(SignatureError::InvalidSecret { position, .. }) => assert_eq!(position, 2),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(
+            Secret::parse_list(Scheme::StandardWebhooks, "  ").unwrap_err(),
+            SignatureError::NoSecrets
+        );
+        assert_eq!(
+            Secret::parse_list(
+                Scheme::StandardWebhooks,
+                &format!("{SPEC_SECRET} {SPEC_SECRET}")
+            )
+            .unwrap()
+            .len(),
+            2
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn debug_output_redacts_the_key() {
+        let s = Secret::parse(Scheme::StandardWebhooks, SPEC_SECRET).unwrap();
+        assert_eq!(format!("{s:?}"), "Secret([REDACTED])");
+    }
+}
