@@ -1,0 +1,249 @@
+// Builds the wasm artefacts: the Worker (worker/build/) and the npm entries (dist/webhook/,
+// dist/client/).
+//
+//   node scripts/build.mjs [worker] [webhook] [client] [--simd] [--force]
+//
+// With no entry named, all three are built; an npm entry whose handwritten wrapper
+// (src/browser/js/<entry>.js) does not exist yet is skipped with a note. Naming an entry makes
+// a missing wrapper an error. `--simd` (or BATCHHOOK_WASM_SIMD=1) compiles with simd128.
+// `--force` redoes the wasm-bindgen/wasm-opt steps even when their input did not change.
+//
+// Per entry: cargo (scripts/wasm-cargo.sh, release) → wasm-bindgen → wasm-opt; then for the
+// Worker, esbuild bundles worker/shim.mjs with the wasm-bindgen glue, and for npm entries the
+// handwritten wrapper is copied next to the glue as index.js/index.d.ts. The wasm-bindgen and
+// wasm-opt steps are skipped when the cargo output, the flags and the tool versions are the
+// same as last time (a stamp in target/wasm-stamps/).
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { gzipSync } from "node:zlib";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bin = (name) => join(root, "node_modules", ".bin", name);
+
+/** Feature flags every wasm-opt run enables: what rustc emits for wasm32 plus the exception
+ * handling wasm-bindgen's catch wrappers use; listed explicitly so that no newer encoding
+ * workerd or browsers might not accept is ever turned on. */
+const WASM_OPT_FEATURES = [
+  "mutable-globals",
+  "sign-ext",
+  "nontrapping-float-to-int",
+  "bulk-memory",
+  "multivalue",
+  "reference-types",
+  "exception-handling",
+].map((f) => `--enable-${f}`);
+
+const ENTRIES = {
+  worker: {
+    feature: "worker",
+    bindgen: [
+      "--target",
+      "module",
+      "--out-name",
+      "index",
+      "--no-typescript",
+      "--experimental-reset-state-function",
+      "--force-enable-abort-handler",
+    ],
+    optimize: ["-Oz"],
+    outDir: "worker/build",
+  },
+  webhook: {
+    feature: "verifier",
+    bindgen: ["--target", "web", "--out-name", "webhook_wasm"],
+    optimize: ["-Oz"],
+    outDir: "dist/webhook",
+    wrapper: "webhook",
+  },
+  client: {
+    feature: "browser",
+    bindgen: ["--target", "web", "--out-name", "client_wasm"],
+    optimize: ["-Oz"],
+    outDir: "dist/client",
+    wrapper: "client",
+  },
+};
+
+class BuildError extends Error {}
+
+function run(cmd, args, opts = {}) {
+  const result = spawnSync(cmd, args, { cwd: root, stdio: "inherit", ...opts });
+  if (result.error) throw new BuildError(`${cmd}: ${result.error.message}`);
+  if (result.status !== 0) {
+    throw new BuildError(`${cmd} ${args.join(" ")} exited with ${result.status ?? result.signal}`);
+  }
+  return result;
+}
+
+function output(cmd, args) {
+  const result = spawnSync(cmd, args, { cwd: root, encoding: "utf8" });
+  return result.status === 0 ? result.stdout.trim() : "";
+}
+
+const sha256 = (data) => createHash("sha256").update(data).digest("hex");
+const rel = (p) => relative(root, p);
+
+/** Runs `fn` (sync or async) and prints how long the step took. */
+async function timed(label, fn) {
+  const start = performance.now();
+  const value = await fn();
+  console.log(`build: ${label} ${((performance.now() - start) / 1000).toFixed(1)}s`);
+  return value;
+}
+
+function sizeLine(path) {
+  const data = readFileSync(path);
+  const kb = (n) => `${(n / 1024).toFixed(1)} KiB`;
+  return `${rel(path).padEnd(36)} ${kb(data.length).padStart(11)} raw ${kb(gzipSync(data, { level: 9 }).length).padStart(10)} gzip`;
+}
+
+/** Writes `data` to `path` atomically, so a concurrently starting workerd never sees half a file. */
+function writeAtomic(path, data) {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}
+
+async function cargoBuild(name, entry, simd) {
+  const env = { ...process.env, BATCHHOOK_WASM_SIMD: simd ? "1" : "0" };
+  await timed(`${name}: cargo (feature ${entry.feature}${simd ? ", simd128" : ""})`, () =>
+    run("bash", ["scripts/wasm-cargo.sh", "build", "--release", "--lib", "--features", entry.feature], { env }),
+  );
+  const wasm = join(root, simd ? "target/wasm-simd" : "target/wasm", "wasm32-unknown-unknown/release/batchhook.wasm");
+  // Features share one output file name: keep this entry's copy before the next cargo run.
+  const kept = join(root, "target/wasm-stamps", `${name}${simd ? "-simd" : ""}.cargo.wasm`);
+  writeAtomic(kept, readFileSync(wasm));
+  return kept;
+}
+
+/** wasm-bindgen then wasm-opt into `glueDir`; skipped when nothing that feeds them changed. */
+async function bindAndOptimize(name, entry, cargoWasm, glueDir, force) {
+  const outName = entry.bindgen[entry.bindgen.indexOf("--out-name") + 1];
+  const wasmOut = join(glueDir, `${outName}_bg.wasm`);
+  const key = sha256(
+    JSON.stringify({
+      wasm: sha256(readFileSync(cargoWasm)),
+      bindgen: entry.bindgen,
+      optimize: entry.optimize,
+      tools: [output("wasm-bindgen", ["--version"]), output(bin("wasm-opt"), ["--version"])],
+    }),
+  );
+  const stamp = join(root, "target/wasm-stamps", `${name}.key`);
+  if (!force && existsSync(wasmOut) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) {
+    console.log(`build: ${name}: wasm-bindgen + wasm-opt skipped (input unchanged)`);
+    return wasmOut;
+  }
+  rmSync(glueDir, { recursive: true, force: true });
+  await timed(`${name}: wasm-bindgen`, () =>
+    run("wasm-bindgen", [cargoWasm, "--out-dir", glueDir, ...entry.bindgen]),
+  );
+  await timed(`${name}: wasm-opt ${entry.optimize.join(" ")}`, () =>
+    run(bin("wasm-opt"), [wasmOut, "-o", wasmOut, ...entry.optimize, "--strip-debug", "--strip-producers", ...WASM_OPT_FEATURES]),
+  );
+  writeAtomic(stamp, key);
+  return wasmOut;
+}
+
+async function bundleWorker(glueDir, outDir) {
+  const esbuild = await import("esbuild");
+  const gluePath = join(glueDir, "index.js");
+  // The module target imports the wasm as `import source`; workerd (and wrangler's
+  // CompiledWasm rule) take a plain default import of a .wasm file as a WebAssembly.Module.
+  const glue = readFileSync(gluePath, "utf8").replace(/^import source /m, "import ");
+  writeFileSync(gluePath, glue);
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: ["worker/shim.mjs"],
+    bundle: true,
+    format: "esm",
+    minify: true,
+    write: false,
+    external: ["./index_bg.wasm", "cloudflare:*"],
+    logLevel: "warning",
+    plugins: [
+      {
+        name: "batchhook-glue",
+        setup(build) {
+          build.onResolve({ filter: /^batchhook:glue$/ }, () => ({ path: gluePath }));
+        },
+      },
+    ],
+  });
+  writeAtomic(join(outDir, "index.js"), result.outputFiles[0].contents);
+  writeAtomic(join(outDir, "index_bg.wasm"), readFileSync(join(glueDir, "index_bg.wasm")));
+}
+
+async function buildEntry(name, { explicit, simd, force }) {
+  const entry = ENTRIES[name];
+  const outDir = join(root, entry.outDir);
+  if (entry.wrapper) {
+    const missing = ["js", "d.ts"]
+      .map((ext) => join(root, "src/browser/js", `${entry.wrapper}.${ext}`))
+      .filter((p) => !existsSync(p));
+    if (missing.length > 0) {
+      const msg = `${name}: handwritten wrapper ${missing.map(rel).join(", ")} does not exist yet`;
+      if (explicit) throw new BuildError(msg);
+      console.log(`build: ${msg}; entry skipped`);
+      return [];
+    }
+  }
+  const cargoWasm = await cargoBuild(name, entry, simd);
+  if (entry.wrapper) {
+    const wasmOut = await bindAndOptimize(name, entry, cargoWasm, outDir, force);
+    for (const ext of ["js", "d.ts"]) {
+      copyFileSync(join(root, "src/browser/js", `${entry.wrapper}.${ext}`), join(outDir, `index.${ext}`));
+    }
+    return [wasmOut, join(outDir, "index.js")];
+  }
+  const glueDir = join(root, "target/wasm-stamps", `${name}-glue`);
+  await bindAndOptimize(name, entry, cargoWasm, glueDir, force);
+  await timed(`${name}: esbuild bundle`, () => bundleWorker(glueDir, outDir));
+  return [join(outDir, "index_bg.wasm"), join(outDir, "index.js")];
+}
+
+async function main() {
+  const args = process.argv.slice(2);
+  const unknown = args.filter((a) => !a.startsWith("--") && !(a in ENTRIES));
+  if (unknown.length > 0) {
+    console.error(`build: unknown entry ${unknown.join(", ")} (entries: ${Object.keys(ENTRIES).join(", ")})`);
+    process.exit(2);
+  }
+  const named = args.filter((a) => a in ENTRIES);
+  const simd = args.includes("--simd") || process.env.BATCHHOOK_WASM_SIMD === "1";
+  const force = args.includes("--force");
+  const names = named.length > 0 ? named : Object.keys(ENTRIES);
+
+  const produced = [];
+  const failed = [];
+  for (const name of names) {
+    try {
+      produced.push(...(await buildEntry(name, { explicit: named.length > 0, simd, force })));
+    } catch (error) {
+      if (!(error instanceof BuildError)) throw error;
+      console.error(`build: ${name} FAILED: ${error.message}`);
+      failed.push(name);
+    }
+  }
+  if (produced.length > 0) {
+    console.log("build: sizes");
+    for (const path of produced) console.log(`  ${sizeLine(path)}`);
+  }
+  if (failed.length > 0) {
+    console.error(`build: failed entries: ${failed.join(", ")}`);
+    process.exit(1);
+  }
+}
+
+await main();
