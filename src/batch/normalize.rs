@@ -15,7 +15,7 @@
 //! the same way).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 use super::error::ParseError;
 use super::lifecycle::LifecycleStatus;
@@ -108,7 +108,7 @@ tolerant_struct! {
         /// Documents that failed.
         failed_count: u64 = "failed_count",
         /// Progress as a fraction 0–1.
-        progress: f64 = "progress",
+        progress: Number = "progress",
         /// Start time (as listed by `/api/batch/active`).
         started_at: String = "started_at",
     }
@@ -158,7 +158,8 @@ fn fraction(part: u64, whole: u64) -> Option<f64> {
 }
 
 /// A reported progress value on the given scale (1.0 or 100.0) as a fraction in 0..=1.
-fn scaled(value: f64, scale: f64) -> Option<f64> {
+fn scaled(value: &Number, scale: f64) -> Option<f64> {
+    let value = value.as_f64()?;
     value.is_finite().then(|| (value / scale).clamp(0.0, 1.0))
 }
 
@@ -205,7 +206,7 @@ impl JobView {
         let progress = processed
             .zip(total)
             .and_then(|(processed, total)| fraction(processed, total))
-            .or_else(|| batch.progress.and_then(|p| scaled(p, 100.0)))
+            .or_else(|| batch.progress.as_ref().and_then(|p| scaled(p, 100.0)))
             .or_else(|| (status == Some(LifecycleStatus::Completed)).then_some(1.0));
         let usage = batch.usage.as_ref();
         let billing = batch.billing.as_ref();
@@ -251,6 +252,7 @@ impl JobView {
         let succeeded = processed.zip(failed).map(|(p, f)| p.saturating_sub(f));
         let progress = job
             .progress
+            .as_ref()
             .and_then(|p| scaled(p, 1.0))
             .or_else(|| processed.zip(total).and_then(|(p, t)| fraction(p, t)));
         JobView {

@@ -2,9 +2,10 @@
 //!
 //! All fields are optional and unknown ones are kept (see [`super::tolerant`]), so a partial
 //! object (a thin webhook's `{"id": …}`), an OpenAI batch and a newer gateway's batch all parse,
-//! and writing a parsed batch back yields the same JSON.
+//! and writing a parsed batch back yields the same JSON. Non-integer numbers are kept as
+//! [`Number`] so `50` is written back as `50`, not `50.0`.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 use super::error::ParseError;
 use super::lifecycle::LifecycleStatus;
@@ -34,7 +35,7 @@ tolerant_struct! {
         /// The gateway's normalised, cross-job status; preferred over `status`.
         lifecycle_status: LifecycleStatus = "lifecycle_status",
         /// Progress as a **percentage** 0–100, derived from request counts by the gateway.
-        progress: f64 = "progress",
+        progress: Number = "progress",
         /// The canonical status endpoint.
         polling_url: String = "polling_url",
         /// Live updates endpoint.
@@ -78,7 +79,7 @@ tolerant_struct! {
         /// When the gateway will retry the webhook next.
         next_webhook_retry_at: String = "next_webhook_retry_at",
         /// The progress value last announced by webhook.
-        last_webhook_progress: f64 = "last_webhook_progress",
+        last_webhook_progress: Number = "last_webhook_progress",
         /// When progress was last announced by webhook.
         last_webhook_progress_at: String = "last_webhook_progress_at",
         /// When a webhook was last dispatched.
@@ -278,7 +279,7 @@ tolerant_struct! {
         /// Cost in nanos.
         cost_nanos: i64 = "cost_nanos",
         /// Cost in US dollars.
-        cost_usd: f64 = "cost_usd",
+        cost_usd: Number = "cost_usd",
         /// Settlement time.
         finalized_at: String = "finalized_at",
         /// Price breakdown (shape not specified by the reference).
