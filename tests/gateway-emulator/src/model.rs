@@ -1,0 +1,277 @@
+//! The deterministic fake model: every input row gets an OpenAI-shaped chat completion (with
+//! usage) decided by the row's bytes alone, or an error when the row carries [`FAIL_MARKER`].
+//! Also builds the output and error files of a finished batch.
+
+use serde_json::{json, Value};
+
+/// Any row whose raw text contains this marker fails into the error file.
+pub const FAIL_MARKER: &str = "FAIL_ROW";
+
+/// Emulated price per input token, in billionths of a US dollar.
+pub const INPUT_NANOS_PER_TOKEN: u64 = 150;
+/// Emulated price per output token, in billionths of a US dollar.
+pub const OUTPUT_NANOS_PER_TOKEN: u64 = 600;
+
+/// What the engine keeps of one input row (the raw line is not kept).
+#[derive(Debug, Clone)]
+pub struct InputRow {
+    /// The row's `custom_id`.
+    pub custom_id: String,
+    /// The requested `body.model`.
+    pub model: String,
+    /// FNV-1a of the raw line: the seed of this row's answer.
+    pub digest: u64,
+    /// Whether the row carries the failure marker.
+    pub fails: bool,
+    /// Emulated prompt tokens (a quarter of the body's bytes).
+    pub prompt_tokens: u64,
+}
+
+impl InputRow {
+    /// Reads the fields the fake model needs from one row the core validator already accepted.
+    pub fn from_line(line: &[u8]) -> Option<InputRow> {
+        let v: Value = serde_json::from_slice(line).ok()?;
+        let body_len = v.get("body").map(|b| b.to_string().len()).unwrap_or(0) as u64;
+        Some(InputRow {
+            custom_id: v.get("custom_id")?.as_str()?.to_string(),
+            model: v
+                .pointer("/body/model")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .to_string(),
+            digest: fnv1a(line),
+            fails: contains(line, FAIL_MARKER.as_bytes()),
+            prompt_tokens: (body_len / 4).max(1),
+        })
+    }
+
+    /// Emulated completion tokens of this row's answer (0 when it fails).
+    pub fn completion_tokens(&self) -> u64 {
+        if self.fails {
+            0
+        } else {
+            8 + self.digest % 40
+        }
+    }
+
+    /// Input tokens billed for this row (0 when it fails).
+    pub fn billed_prompt_tokens(&self) -> u64 {
+        if self.fails {
+            0
+        } else {
+            self.prompt_tokens
+        }
+    }
+}
+
+/// Token totals over processed rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Usage {
+    /// Prompt tokens of answered rows.
+    pub input_tokens: u64,
+    /// Completion tokens of answered rows.
+    pub output_tokens: u64,
+}
+
+impl Usage {
+    /// Adds one processed row.
+    pub fn add(&mut self, row: &InputRow) {
+        self.input_tokens += row.billed_prompt_tokens();
+        self.output_tokens += row.completion_tokens();
+    }
+
+    /// Emulated cost in billionths of a dollar.
+    pub fn cost_nanos(&self) -> u64 {
+        self.input_tokens * INPUT_NANOS_PER_TOKEN + self.output_tokens * OUTPUT_NANOS_PER_TOKEN
+    }
+
+    /// The batch object's `usage` block (OpenAI batch shape).
+    pub fn to_json(self) -> Value {
+        json!({
+            "input_tokens": self.input_tokens,
+            "input_tokens_details": { "cached_tokens": 0 },
+            "output_tokens": self.output_tokens,
+            "output_tokens_details": { "reasoning_tokens": 0 },
+            "total_tokens": self.input_tokens + self.output_tokens,
+        })
+    }
+}
+
+/// Why rows that were never run end up in the error file.
+#[derive(Debug, Clone, Copy)]
+pub enum Unrun {
+    /// The batch was cancelled first.
+    Cancelled,
+    /// The completion window passed first.
+    Expired,
+}
+
+/// The bytes of a finished batch's output file (answered rows) and error file (failed and
+/// never-run rows); `None` when a file would be empty. `processed` rows ran; the rest are
+/// reported with `unrun`'s reason.
+pub fn build_files(
+    batch_id: &str,
+    rows: &[InputRow],
+    processed: usize,
+    unrun: Option<Unrun>,
+    created: i64,
+) -> (Option<Vec<u8>>, Option<Vec<u8>>) {
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let line = if i < processed {
+            answer(batch_id, i, row, created)
+        } else if let Some(reason) = unrun {
+            never_run(batch_id, i, row, reason)
+        } else {
+            continue;
+        };
+        let target = if i < processed && !row.fails {
+            &mut out
+        } else {
+            &mut err
+        };
+        serde_json::to_writer(&mut *target, &line).expect("JSON values always serialise");
+        target.push(b'\n');
+    }
+    (
+        (!out.is_empty()).then_some(out),
+        (!err.is_empty()).then_some(err),
+    )
+}
+
+fn row_ids(batch_id: &str, i: usize, row: &InputRow) -> (String, String) {
+    let tag = fnv1a(batch_id.as_bytes()) ^ row.digest ^ (i as u64);
+    (
+        format!("batch_req_{tag:016x}"),
+        format!("req_{:016x}", tag.rotate_left(17)),
+    )
+}
+
+fn answer(batch_id: &str, i: usize, row: &InputRow, created: i64) -> Value {
+    let (id, request_id) = row_ids(batch_id, i, row);
+    if row.fails {
+        return json!({
+            "id": id,
+            "custom_id": row.custom_id,
+            "response": {
+                "status_code": 400,
+                "request_id": request_id,
+                "body": { "error": {
+                    "message": format!("This row asked to fail (it contains {FAIL_MARKER})."),
+                    "type": "invalid_request_error",
+                    "param": null,
+                    "code": "emulated_row_failure",
+                }},
+            },
+            "error": null,
+        });
+    }
+    let completion = row.completion_tokens();
+    json!({
+        "id": id,
+        "custom_id": row.custom_id,
+        "response": {
+            "status_code": 200,
+            "request_id": request_id,
+            "body": {
+                "id": format!("chatcmpl-{:016x}", row.digest),
+                "object": "chat.completion",
+                "created": created,
+                "model": row.model,
+                "choices": [{
+                    "index": 0,
+                    "message": {
+                        "role": "assistant",
+                        "content": format!("Emulated answer {:016x} to {}.", row.digest, row.custom_id),
+                        "refusal": null,
+                    },
+                    "logprobs": null,
+                    "finish_reason": "stop",
+                }],
+                "usage": {
+                    "prompt_tokens": row.prompt_tokens,
+                    "completion_tokens": completion,
+                    "total_tokens": row.prompt_tokens + completion,
+                    "prompt_tokens_details": { "cached_tokens": 0 },
+                    "completion_tokens_details": { "reasoning_tokens": 0 },
+                },
+                "system_fingerprint": "fp_emulator",
+            },
+        },
+        "error": null,
+    })
+}
+
+fn never_run(batch_id: &str, i: usize, row: &InputRow, reason: Unrun) -> Value {
+    let (id, _) = row_ids(batch_id, i, row);
+    let (code, message) = match reason {
+        Unrun::Cancelled => (
+            "batch_cancelled",
+            "This request was not run: the batch was cancelled.",
+        ),
+        Unrun::Expired => (
+            "batch_expired",
+            "This request could not be executed before the completion window expired.",
+        ),
+    };
+    json!({
+        "id": id,
+        "custom_id": row.custom_id,
+        "response": null,
+        "error": { "code": code, "message": message },
+    })
+}
+
+/// FNV-1a 64-bit: a stable digest for answers and ids.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, content: &str) -> InputRow {
+        let line = format!(
+            r#"{{"custom_id":"{id}","method":"POST","url":"/v1/chat/completions","body":{{"model":"m","messages":[{{"role":"user","content":"{content}"}}]}}}}"#
+        );
+        InputRow::from_line(line.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn answers_are_deterministic_per_row() {
+        assert_eq!(row("a", "hi").digest, row("a", "hi").digest);
+        assert_ne!(row("a", "hi").digest, row("a", "ho").digest);
+    }
+
+    #[test]
+    fn marked_rows_go_to_the_error_file_and_others_to_the_output() {
+        let rows = vec![row("a", "hi"), row("b", "FAIL_ROW please"), row("c", "x")];
+        let (out, err) = build_files("batch_1", &rows, 3, None, 0);
+        let out = String::from_utf8(out.unwrap()).unwrap();
+        let err = String::from_utf8(err.unwrap()).unwrap();
+        assert_eq!(out.lines().count(), 2);
+        assert_eq!(err.lines().count(), 1);
+        assert!(err.contains("\"custom_id\":\"b\""));
+    }
+
+    #[test]
+    fn rows_never_run_are_reported_with_the_reason() {
+        let rows = vec![row("a", "hi"), row("b", "yo")];
+        let (out, err) = build_files("batch_1", &rows, 1, Some(Unrun::Expired), 0);
+        assert_eq!(String::from_utf8(out.unwrap()).unwrap().lines().count(), 1);
+        assert!(String::from_utf8(err.unwrap())
+            .unwrap()
+            .contains("batch_expired"));
+    }
+}
