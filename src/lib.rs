@@ -9,9 +9,14 @@
 //! JavaScript type: callers pass `now` and seeds in. The adapters that do I/O live behind
 //! features: `worker` (the Cloudflare Worker) and `browser` (the npm bundle).
 
+pub mod access;
 pub mod batch;
+pub mod control;
 pub mod event;
 pub mod gateway;
+pub mod idempotency;
+pub mod index;
+pub mod ingest;
 pub mod jsonl;
 pub mod ledger;
 pub mod reconcile;
