@@ -9,7 +9,34 @@ pub enum ApiError {
     NotFound,
     /// The path exists but not for this method.
     MethodNotAllowed,
-    /// Storage or the runtime failed; the sender should retry.
+    /// No batch with this id has been seen (by webhook or poll).
+    BatchNotFound,
+    /// The body is larger than `MAX_BODY_BYTES`.
+    PayloadTooLarge {
+        /// The configured limit.
+        max: usize,
+    },
+    /// A signature header is missing or malformed (400).
+    BadSignatureHeaders {
+        /// The signature error's code.
+        code: &'static str,
+        /// What to check.
+        message: String,
+    },
+    /// The signature or its timestamp does not verify (401).
+    Unauthorized {
+        /// The signature error's code.
+        code: &'static str,
+        /// What to check.
+        message: String,
+    },
+    /// A verified body is not a JSON event object.
+    InvalidPayload(String),
+    /// A request to an internal or test route is malformed.
+    BadRequest(String),
+    /// The worker's own configuration is unusable (500).
+    Misconfigured(String),
+    /// Storage or the runtime failed; the sender should retry (503).
     Unavailable(String),
 }
 
@@ -22,6 +49,32 @@ impl ApiError {
                 "method_not_allowed",
                 "This path does not accept this HTTP method.".into(),
             ),
+            ApiError::BatchNotFound => (
+                404,
+                "batch_not_found",
+                "No batch with this id has been seen by webhook or poll.".into(),
+            ),
+            ApiError::PayloadTooLarge { max } => (
+                413,
+                "payload_too_large",
+                format!("The body exceeds the limit of {max} bytes (MAX_BODY_BYTES)."),
+            ),
+            ApiError::BadSignatureHeaders { code, message }
+            | ApiError::Unauthorized { code, message } => {
+                let status = if matches!(self, ApiError::Unauthorized { .. }) {
+                    401
+                } else {
+                    400
+                };
+                (status, code, sentence(message))
+            }
+            ApiError::InvalidPayload(why) => (
+                400,
+                "invalid_event_payload",
+                sentence(&format!("the body is not a JSON event object: {why}")),
+            ),
+            ApiError::BadRequest(why) => (400, "bad_request", sentence(why)),
+            ApiError::Misconfigured(why) => (500, "misconfigured", sentence(why)),
             ApiError::Unavailable(why) => (
                 503,
                 "storage_unavailable",
@@ -38,6 +91,19 @@ impl ApiError {
                 .with_status(status),
         )
     }
+}
+
+/// Capitalises the first letter and ends with a full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    };
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
 }
 
 impl From<worker::Error> for ApiError {

@@ -1,68 +1,328 @@
-//! `BatchLedger`: one Durable Object per batch, holding its deliveries, timeline and polling alarm.
+//! `BatchLedger`: one Durable Object per batch (`id_from_name(batch_id)`), holding the batch,
+//! its deliveries, timeline, outbox and poll log in SQLite, and polling the gateway from its
+//! alarm until the batch is terminal.
 //!
-//! Internal routes (JSON in/out, called through the stub):
-//! - `GET /state` — the stored state of the batch.
-//! - `POST /test/alarm` `{"in_ms": N}` — schedules the alarm (test routes only).
+//! Internal routes (called through the stub; JSON out):
+//! - `POST /deliveries` — a verified delivery: raw body, `x-batchhook-batch-id`, and the
+//!   [`DeliveryHeaders`] as JSON in `x-batchhook-delivery`. Answers `200 {"outcome","status",
+//!   "webhook_id"}` once recorded and applied in one transaction, `503` if storage failed.
+//! - `GET /state` — the batch plus its `batchhook` block, or `404` if no batch was seen.
+//! - `POST /poll` — poll the gateway now (answers `202`).
+//! - `GET /test/state`, `POST /test/alarm {"in_ms"}` — the restart/alarm test's view and hook.
+//!
+//! The alarm: flushes the outbox to the `BatchIndex`, then polls when a poll is due.
 
-use crate::worker::migrations;
-use serde::Deserialize;
-use worker::{durable_object, DurableObject, Env, Request, Response, Result, State};
+use crate::event::Event;
+use crate::gateway::{self, Transport};
+use crate::reconcile::Schedule;
+use crate::worker::apply::{self, PollResult};
+use crate::worker::errors::ApiError;
+use crate::worker::transport::FetchTransport;
+use crate::worker::{config, migrations, store, stubs, txn, view};
+use serde::{Deserialize, Serialize};
+use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
+
+/// The facts of a verified delivery that the worker hands to the ledger.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DeliveryHeaders {
+    /// The dedupe key: `webhook-id` (or the scheme's equivalent).
+    pub webhook_id: String,
+    /// The `:source` of the intake route.
+    pub source: String,
+    /// When the worker received it (ms).
+    pub received_at: i64,
+    /// The signed timestamp (s), if the scheme signs one.
+    pub signed_at: Option<i64>,
+    /// SHA-256 of the raw body, hex.
+    pub body_sha256: String,
+}
+
+/// How long to wait before retrying an outbox flush that failed (ms).
+const OUTBOX_RETRY_MS: i64 = 5_000;
 
 /// The per-batch ledger Durable Object.
 #[durable_object]
 pub struct BatchLedger {
     state: State,
+    env: Env,
+    /// The schema version, or why the migrations failed (every request then answers 503).
+    schema: std::result::Result<usize, String>,
 }
 
 impl DurableObject for BatchLedger {
-    fn new(state: State, _env: Env) -> Self {
-        Self { state }
+    fn new(state: State, env: Env) -> Self {
+        let schema = txn::transaction(&state, |sql| migrations::apply(sql, migrations::LEDGER))
+            .map_err(|e| e.to_string());
+        Self { state, env, schema }
     }
 
-    async fn fetch(&self, mut req: Request) -> Result<Response> {
-        let sql = self.state.storage().sql();
-        let version = migrations::apply(&sql, migrations::LEDGER)?;
-        match (req.method(), req.path().as_str()) {
-            (worker::Method::Post, "/test/alarm") => {
-                #[derive(Deserialize)]
-                struct Body {
-                    in_ms: i64,
-                }
-                let body: Body = req.json().await?;
-                self.state.storage().set_alarm(body.in_ms).await?;
-                Response::from_json(&serde_json::json!({"scheduled_in_ms": body.in_ms}))
-            }
-            _ => {
-                let runs = meta_int(&sql, "alarm_runs")?;
-                let pending = self.state.storage().get_alarm().await?;
-                Response::from_json(&serde_json::json!({
-                    "schema_version": version,
-                    "alarm_runs": runs,
-                    "alarm_pending": pending,
-                }))
-            }
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        match self.route(req).await {
+            Ok(resp) => Ok(resp),
+            Err(err) => err.into_response(),
         }
     }
 
     async fn alarm(&self) -> Result<Response> {
         let sql = self.state.storage().sql();
-        migrations::apply(&sql, migrations::LEDGER)?;
-        sql.exec(
-            "INSERT INTO meta (key, value) VALUES ('alarm_runs', '1') \
+        if let Err(why) = &self.schema {
+            return Err(worker::Error::RustError(format!(
+                "ledger schema unavailable: {why}"
+            )));
+        }
+        store::write(
+            &sql,
+            "INSERT INTO meta (key, value) VALUES ('alarm_runs', '1')
              ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
-            None,
+            vec![],
         )?;
+        let Some(batch_id) = store::meta::<String>(&sql, "batch_id")? else {
+            return Response::empty();
+        };
+        let now = js_sys::Date::now() as i64;
+        let flushed = self.flush_outbox().await;
+        let mut wake = if flushed {
+            None
+        } else {
+            Some(now + OUTBOX_RETRY_MS)
+        };
+        let due = apply::poll_state(&sql)?.next_at;
+        let next_poll = match due {
+            Some(at) if at <= now + 50 => self.poll(&batch_id).await?,
+            other => other,
+        };
+        wake = earliest(wake, next_poll);
+        if let Some(at) = wake {
+            self.state
+                .storage()
+                .set_alarm((at - js_sys::Date::now() as i64).max(0))
+                .await?;
+        }
         Response::empty()
     }
 }
 
-fn meta_int(sql: &worker::SqlStorage, key: &str) -> Result<i64> {
-    #[derive(Deserialize)]
-    struct Row {
-        value: String,
+impl BatchLedger {
+    async fn route(&self, mut req: Request) -> std::result::Result<Response, ApiError> {
+        if let Err(why) = &self.schema {
+            return Err(ApiError::Unavailable(format!(
+                "the ledger schema could not be applied: {why}"
+            )));
+        }
+        let sql = self.state.storage().sql();
+        match (req.method(), req.path().as_str()) {
+            (Method::Post, "/deliveries") => self.receive(req).await,
+            (Method::Get, "/state") => view::batch(&sql, self.state.storage().get_alarm().await?),
+            (Method::Post, "/poll") => {
+                let now = js_sys::Date::now() as i64;
+                let due = txn::transaction(&self.state, move |sql| {
+                    apply::ensure_polling(sql, true, now, &Schedule::default(), 0)
+                })?;
+                self.wake_at(due).await?;
+                Ok(
+                    Response::from_json(&serde_json::json!({"poll": "scheduled"}))?
+                        .with_status(202),
+                )
+            }
+            (Method::Get, "/test/state") => {
+                let runs: i64 = store::meta(&sql, "alarm_runs")?.unwrap_or(0);
+                Ok(Response::from_json(&serde_json::json!({
+                    "schema_version": self.schema.as_ref().ok(),
+                    "alarm_runs": runs,
+                    "alarm_pending": self.state.storage().get_alarm().await?,
+                }))?)
+            }
+            (Method::Post, "/test/alarm") => {
+                #[derive(Deserialize)]
+                struct Body {
+                    in_ms: i64,
+                }
+                let body: Body = req
+                    .json()
+                    .await
+                    .map_err(|e| ApiError::BadRequest(format!("expected {{\"in_ms\": N}}: {e}")))?;
+                self.state.storage().set_alarm(body.in_ms).await?;
+                Ok(Response::from_json(
+                    &serde_json::json!({"scheduled_in_ms": body.in_ms}),
+                )?)
+            }
+            (_, "/deliveries" | "/state" | "/poll" | "/test/state" | "/test/alarm") => {
+                Err(ApiError::MethodNotAllowed)
+            }
+            _ => Err(ApiError::NotFound),
+        }
     }
-    let rows: Vec<Row> = sql
-        .exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])?
-        .to_array()?;
-    Ok(rows.first().and_then(|r| r.value.parse().ok()).unwrap_or(0))
+
+    /// Records and applies one verified delivery (see the module docs).
+    async fn receive(&self, mut req: Request) -> std::result::Result<Response, ApiError> {
+        let header = |name: &str| -> std::result::Result<String, ApiError> {
+            req.headers().get(name)?.ok_or_else(|| {
+                ApiError::BadRequest(format!("the internal header {name} is missing"))
+            })
+        };
+        let batch_id = header("x-batchhook-batch-id")?;
+        let facts: DeliveryHeaders = serde_json::from_str(&header("x-batchhook-delivery")?)
+            .map_err(|e| ApiError::BadRequest(format!("x-batchhook-delivery is not valid: {e}")))?;
+        let fault = match config::test_routes_enabled(&self.env) {
+            true => req.headers().get("x-batchhook-test-fault")?,
+            false => None,
+        };
+        let body = req.bytes().await?;
+        let event = Event::from_json(&body).map_err(|e| ApiError::InvalidPayload(e.to_string()))?;
+        let now = js_sys::Date::now() as i64;
+        let schedule = schedule(&self.env);
+        let seed = seed();
+        let size = body.len();
+        let webhook_id = facts.webhook_id.clone();
+        let (outcome, due) = txn::transaction(&self.state, move |sql| {
+            let outcome = apply::delivery(sql, &batch_id, &facts, &event, size, now)?;
+            if fault.as_deref() == Some("after-insert") {
+                return Err(worker::Error::RustError(
+                    "injected fault after the delivery insert".into(),
+                ));
+            }
+            let due = apply::ensure_polling(sql, outcome.poll_now, now, &schedule, seed)?;
+            Ok((outcome, due))
+        })?;
+        self.wake_at(due).await?;
+        Ok(Response::from_json(&serde_json::json!({
+            "webhook_id": webhook_id,
+            "outcome": outcome.outcome,
+            "status": outcome.status,
+        }))?)
+    }
+
+    /// Makes sure the alarm fires no later than `due` (ms); an earlier pending alarm is kept.
+    async fn wake_at(&self, due: Option<i64>) -> Result<()> {
+        let Some(due) = due else { return Ok(()) };
+        let storage = self.state.storage();
+        match storage.get_alarm().await? {
+            Some(pending) if pending <= due => Ok(()),
+            _ => {
+                storage
+                    .set_alarm((due - js_sys::Date::now() as i64).max(0))
+                    .await
+            }
+        }
+    }
+
+    /// Polls the gateway once and applies the result; returns when the next poll is due.
+    async fn poll(&self, batch_id: &str) -> Result<Option<i64>> {
+        let transport = FetchTransport::new(
+            config::text(&self.env, "GATEWAY_URL").unwrap_or_default(),
+            config::text(&self.env, "GATEWAY_API_KEY"),
+        );
+        let result = match gateway::get_batch(batch_id) {
+            Ok(request) => {
+                let sent = transport.send(request).await;
+                let now_secs = (js_sys::Date::now() / 1000.0) as i64;
+                classify_poll(sent, now_secs)
+            }
+            Err(e) => PollResult::Failed {
+                code: e.code(),
+                message: e.to_string(),
+                http_status: None,
+                retry_after_ms: None,
+                request_id: None,
+            },
+        };
+        let now = js_sys::Date::now() as i64;
+        let schedule = schedule(&self.env);
+        let seed = seed();
+        let batch_id = batch_id.to_owned();
+        txn::transaction(&self.state, move |sql| {
+            apply::poll(sql, &batch_id, &result, now, &schedule, seed)
+        })
+    }
+
+    /// Sends queued summaries to the index; `false` if some remain.
+    async fn flush_outbox(&self) -> bool {
+        let sql = self.state.storage().sql();
+        let rows = match store::outbox(&sql) {
+            Ok(rows) if rows.is_empty() => return true,
+            Ok(rows) => rows,
+            Err(_) => return false,
+        };
+        let last = rows.last().map(|r| r.seq).unwrap_or_default();
+        let summaries: Vec<serde_json::Value> = rows
+            .iter()
+            .filter_map(|r| serde_json::from_str(&r.summary).ok())
+            .collect();
+        let body = serde_json::Value::Array(summaries).to_string().into_bytes();
+        let sent = match stubs::index(&self.env) {
+            Ok(stub) => stubs::call(&stub, Method::Post, "/summaries", &[], Some(body)).await,
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(resp) if resp.status_code() < 300 => store::ack_outbox(&sql, last).is_ok(),
+            Ok(resp) => {
+                worker::console_warn!(
+                    "batchhook: the index refused summaries: {}",
+                    resp.status_code()
+                );
+                false
+            }
+            Err(e) => {
+                worker::console_warn!("batchhook: could not reach the index: {e}");
+                false
+            }
+        }
+    }
+}
+
+/// Turns a poll's response (or its absence) into a [`PollResult`] through the core's parsers.
+fn classify_poll(
+    sent: std::result::Result<gateway::Response, gateway::TransportError>,
+    now_secs: i64,
+) -> PollResult {
+    match sent {
+        Ok(response) => {
+            let request_id = response.request_id().map(str::to_owned);
+            match gateway::parse_batch(&response) {
+                Ok(batch) => PollResult::Batch {
+                    batch: Box::new(batch),
+                    http_status: response.status,
+                    request_id,
+                },
+                Err(e) => PollResult::Failed {
+                    code: e.code(),
+                    message: e.to_string(),
+                    http_status: Some(response.status),
+                    retry_after_ms: e.retry_delay(now_secs).map(|d| d.as_millis() as u64),
+                    request_id,
+                },
+            }
+        }
+        Err(e) => {
+            let e = gateway::GatewayError::from(e);
+            PollResult::Failed {
+                code: e.code(),
+                message: e.to_string(),
+                http_status: None,
+                retry_after_ms: None,
+                request_id: None,
+            }
+        }
+    }
+}
+
+/// The poll schedule from `POLL_MIN_MS`/`POLL_MAX_MS` (core defaults when unset).
+fn schedule(env: &Env) -> Schedule {
+    let default = Schedule::default();
+    Schedule::from_millis(
+        config::number(env, "POLL_MIN_MS", default.min.as_millis() as u64),
+        config::number(env, "POLL_MAX_MS", default.max.as_millis() as u64),
+    )
+}
+
+/// A jitter seed for the core's schedule.
+fn seed() -> u64 {
+    (js_sys::Math::random() * u64::MAX as f64) as u64
+}
+
+fn earliest(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }

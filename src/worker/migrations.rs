@@ -1,14 +1,91 @@
 //! Versioned SQLite schema migrations, applied in order and recorded in `schema_migrations`.
+//!
+//! Each Durable Object runs [`apply`] once per instance before its first storage access, so a
+//! deployed object upgrades its own schema the first time the new code touches it.
 
 use worker::SqlStorage;
 
-/// The ledger's migrations; index = version - 1. Append only, never edit a released one.
-pub const LEDGER: &[&str] =
-    &["CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"];
+/// The ledger's migrations; index = version - 1. Append only: never edit a released one.
+pub const LEDGER: &[&str] = &[
+    // v1: key/value facts (batch id, polling state, signals), the batch, deliveries, timeline,
+    // outbox and the poll log.
+    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+     CREATE TABLE batch (
+       id TEXT PRIMARY KEY,
+       status TEXT,
+       object TEXT NOT NULL,
+       created_at INTEGER,
+       updated_at INTEGER NOT NULL,
+       updated_by TEXT NOT NULL
+     );
+     CREATE TABLE deliveries (
+       webhook_id TEXT PRIMARY KEY,
+       source TEXT NOT NULL,
+       received_at INTEGER NOT NULL,
+       signed_at INTEGER,
+       event_id TEXT,
+       event_type TEXT,
+       payload_status TEXT,
+       body_sha256 TEXT NOT NULL,
+       size INTEGER NOT NULL,
+       outcome TEXT NOT NULL,
+       detail TEXT,
+       duplicates INTEGER NOT NULL DEFAULT 0,
+       last_duplicate_at INTEGER
+     );
+     CREATE TABLE events (
+       seq INTEGER PRIMARY KEY AUTOINCREMENT,
+       from_status TEXT,
+       to_status TEXT NOT NULL,
+       source TEXT NOT NULL,
+       at INTEGER NOT NULL,
+       ref TEXT
+     );
+     CREATE TABLE outbox (
+       seq INTEGER PRIMARY KEY AUTOINCREMENT,
+       summary TEXT NOT NULL,
+       created_at INTEGER NOT NULL
+     );
+     CREATE TABLE polls (
+       seq INTEGER PRIMARY KEY AUTOINCREMENT,
+       at INTEGER NOT NULL,
+       http_status INTEGER,
+       outcome TEXT NOT NULL,
+       detail TEXT,
+       next_in_ms INTEGER
+     );",
+];
 
 /// The index's migrations; index = version - 1.
 pub const INDEX: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, status TEXT, updated_at INTEGER, summary TEXT NOT NULL)",
+    // v1: batch summaries (for list queries), dead letters, rejection counters.
+    "CREATE TABLE batches (
+       id TEXT PRIMARY KEY,
+       status TEXT,
+       created_at INTEGER,
+       updated_at INTEGER NOT NULL,
+       object TEXT NOT NULL
+     );
+     CREATE INDEX batches_by_created ON batches (created_at DESC, id DESC);
+     CREATE TABLE dead_letters (
+       seq INTEGER PRIMARY KEY AUTOINCREMENT,
+       webhook_id TEXT NOT NULL,
+       source TEXT NOT NULL,
+       reason TEXT NOT NULL,
+       message TEXT NOT NULL,
+       headers TEXT NOT NULL,
+       body BLOB NOT NULL,
+       received_at INTEGER NOT NULL,
+       replayed_at INTEGER,
+       UNIQUE (webhook_id, source)
+     );
+     CREATE TABLE rejections (
+       source TEXT NOT NULL,
+       code TEXT NOT NULL,
+       count INTEGER NOT NULL,
+       last_at INTEGER NOT NULL,
+       PRIMARY KEY (source, code)
+     );",
 ];
 
 /// Applies every migration newer than the recorded version and returns the resulting version.

@@ -1,0 +1,429 @@
+//! The bodies of the ledger's storage transactions: record a delivery or a poll and apply what
+//! the core decided. Synchronous on purpose — they run inside
+//! [`transaction`](super::txn::transaction), so a record and its effects commit together.
+
+use crate::batch::{Batch, LifecycleStatus};
+use crate::event::Event;
+use crate::reconcile::Schedule;
+use crate::reconcile::{self, IgnoreReason, PayloadAction, PollReason};
+use crate::worker::ledger_object::DeliveryHeaders;
+use crate::worker::store::{self, DeliveryRow, EventRow};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use worker::SqlStorage;
+
+/// What a delivery did, as answered to the sender and stored as the delivery's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryOutcome {
+    /// `applied`, `duplicate`, `unchanged`, `stale`, `terminal` or `poll_requested`.
+    pub outcome: &'static str,
+    /// The stored status after the delivery.
+    pub status: Option<String>,
+    /// Whether the ledger must poll the gateway now.
+    #[serde(skip)]
+    pub poll_now: bool,
+}
+
+/// Where the stored batch came from: the `updated_by` column and the timeline's `source`.
+#[derive(Debug, Clone, Copy)]
+pub enum Source {
+    /// A verified webhook delivery.
+    Webhook,
+    /// batchhook's own poll of the gateway.
+    Poll,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::Webhook => "webhook",
+            Source::Poll => "poll",
+        }
+    }
+}
+
+/// The stored status, parsed.
+pub fn stored_status(sql: &SqlStorage) -> worker::Result<Option<LifecycleStatus>> {
+    Ok(store::batch(sql)?
+        .and_then(|b| b.status)
+        .map(|s| LifecycleStatus::parse(&s)))
+}
+
+/// The stored batch object, parsed.
+pub fn stored_batch(sql: &SqlStorage) -> worker::Result<Option<Batch>> {
+    match store::batch(sql)? {
+        Some(row) => Ok(Some(Batch::from_json(row.object.as_bytes()).map_err(
+            |e| worker::Error::RustError(format!("stored batch is unreadable: {e}")),
+        )?)),
+        None => Ok(None),
+    }
+}
+
+/// Records the batch id this object serves (the alarm needs it; ids are not recoverable from a
+/// Durable Object id).
+pub fn remember_batch_id(sql: &SqlStorage, batch_id: &str) -> worker::Result<()> {
+    store::write(
+        sql,
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('batch_id', ?)",
+        vec![serde_json::to_string(batch_id)?.into()],
+    )?;
+    Ok(())
+}
+
+/// Records one verified delivery and applies the core's decision for it.
+pub fn delivery(
+    sql: &SqlStorage,
+    batch_id: &str,
+    facts: &DeliveryHeaders,
+    event: &Event,
+    size: usize,
+    now: i64,
+) -> worker::Result<DeliveryOutcome> {
+    remember_batch_id(sql, batch_id)?;
+    if store::count_duplicate(sql, &facts.webhook_id, now)? {
+        return Ok(DeliveryOutcome {
+            outcome: "duplicate",
+            status: stored_status(sql)?.map(|s| s.as_str().to_owned()),
+            poll_now: false,
+        });
+    }
+    let current = stored_status(sql)?;
+    let action = reconcile::on_payload(current.as_ref(), event);
+    let (outcome, detail, poll_now) = match &action {
+        PayloadAction::Apply { status, poll } => {
+            let object = match event.batch() {
+                Some(full) => full.clone(),
+                None => with_status(stored_batch(sql)?, batch_id, status),
+            };
+            save(
+                sql,
+                batch_id,
+                current.as_ref(),
+                status,
+                &object,
+                now,
+                Source::Webhook,
+                &facts.webhook_id,
+            )?;
+            ("applied", None, *poll)
+        }
+        PayloadAction::Ignore { reason } => (ignore_outcome(*reason), None, false),
+        PayloadAction::PollNow { reason } => (
+            "poll_requested",
+            Some(match reason {
+                PollReason::Thin => "the payload names the batch but not its state",
+                PollReason::UnknownStatus => "the payload's status is unknown to this version",
+            }),
+            true,
+        ),
+    };
+    if let Some(summary) = event.delivery_summary() {
+        store::set_meta(sql, "webhook_delivery", summary)?;
+    }
+    store::insert_delivery(
+        sql,
+        &DeliveryRow {
+            webhook_id: facts.webhook_id.clone(),
+            source: facts.source.clone(),
+            received_at: facts.received_at,
+            signed_at: facts.signed_at,
+            event_id: event.id.clone(),
+            event_type: event.event_type.as_ref().map(|t| t.as_str().to_owned()),
+            payload_status: claimed_status(event),
+            body_sha256: facts.body_sha256.clone(),
+            size: size as i64,
+            outcome: outcome.to_owned(),
+            detail: detail.map(str::to_owned),
+            duplicates: 0,
+            last_duplicate_at: None,
+        },
+    )?;
+    Ok(DeliveryOutcome {
+        outcome,
+        status: stored_status(sql)?.map(|s| s.as_str().to_owned()),
+        poll_now,
+    })
+}
+
+fn claimed_status(event: &Event) -> Option<String> {
+    match event.claim() {
+        crate::event::Claim::Status(s) => Some(s.as_str().to_owned()),
+        crate::event::Claim::Thin { .. } => None,
+    }
+}
+
+fn ignore_outcome(reason: IgnoreReason) -> &'static str {
+    match reason {
+        IgnoreReason::Unchanged => "unchanged",
+        IgnoreReason::Stale => "stale",
+        IgnoreReason::Terminal => "terminal",
+    }
+}
+
+/// The stored object (or a bare one naming the batch) moved to `status`: what a thin event
+/// with an implied status, applied before the poll that fetches the full object, leaves.
+fn with_status(stored: Option<Batch>, batch_id: &str, status: &LifecycleStatus) -> Batch {
+    let mut batch = stored.unwrap_or_default();
+    if batch.id.is_none() {
+        batch.id = Some(batch_id.to_owned());
+    }
+    batch.status = Some(status.as_str().to_owned());
+    batch.lifecycle_status = Some(status.clone());
+    batch
+}
+
+/// Stores `object` as the batch with `status`, appends the timeline entry and queues the
+/// summary for the index.
+#[allow(clippy::too_many_arguments)]
+fn save(
+    sql: &SqlStorage,
+    batch_id: &str,
+    from: Option<&LifecycleStatus>,
+    status: &LifecycleStatus,
+    object: &Batch,
+    now: i64,
+    source: Source,
+    reference: &str,
+) -> worker::Result<()> {
+    let json = object.to_json();
+    store::save_batch(
+        sql,
+        batch_id,
+        Some(status.as_str()),
+        &json,
+        object.created_at,
+        now,
+        source.as_str(),
+    )?;
+    if from != Some(status) {
+        store::push_event(
+            sql,
+            &EventRow {
+                from_status: from.map(|s| s.as_str().to_owned()),
+                to_status: status.as_str().to_owned(),
+                source: source.as_str().to_owned(),
+                at: now,
+                reference: Some(reference.to_owned()),
+            },
+        )?;
+    }
+    let summary = serde_json::json!({
+        "id": batch_id,
+        "status": status.as_str(),
+        "created_at": object.created_at,
+        "updated_at": now,
+        "object": object.to_value(),
+    });
+    store::push_outbox(sql, &summary.to_string(), now)
+}
+
+/// The ledger's polling state, kept in `meta` under `poll`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PollState {
+    /// Polls since the status last moved (drives the backoff).
+    pub attempt: u32,
+    /// When the next poll is due (ms); `None` when polling has stopped.
+    pub next_at: Option<i64>,
+    /// Polls that failed in a row.
+    pub consecutive_failures: u32,
+    /// The last poll error.
+    pub last_error: Option<String>,
+    /// When the last poll ran (ms).
+    pub last_poll_at: Option<i64>,
+    /// The HTTP status of the last poll's response.
+    pub last_http_status: Option<u16>,
+    /// The gateway's request id of the last poll's response.
+    pub last_request_id: Option<String>,
+    /// Total polls made.
+    pub polls: u64,
+}
+
+/// The polling state.
+pub fn poll_state(sql: &SqlStorage) -> worker::Result<PollState> {
+    Ok(store::meta(sql, "poll")?.unwrap_or_default())
+}
+
+/// What one poll returned, already parsed by the core.
+pub enum PollResult {
+    /// The gateway returned the batch.
+    Batch {
+        /// The batch.
+        batch: Box<Batch>,
+        /// The response's HTTP status.
+        http_status: u16,
+        /// The response's request id.
+        request_id: Option<String>,
+    },
+    /// The poll failed.
+    Failed {
+        /// The core's error code.
+        code: &'static str,
+        /// The error, in words.
+        message: String,
+        /// The response's HTTP status, if a response arrived.
+        http_status: Option<u16>,
+        /// The gateway's `Retry-After`, in ms.
+        retry_after_ms: Option<u64>,
+        /// The response's request id.
+        request_id: Option<String>,
+    },
+}
+
+/// Records a poll, applies the core's decision for its result, and schedules the next poll on
+/// the core's schedule (none once the batch is terminal with its full object). Returns when
+/// the next poll is due (ms).
+pub fn poll(
+    sql: &SqlStorage,
+    batch_id: &str,
+    result: &PollResult,
+    now: i64,
+    schedule: &Schedule,
+    seed: u64,
+) -> worker::Result<Option<i64>> {
+    let mut state = poll_state(sql)?;
+    state.polls += 1;
+    state.last_poll_at = Some(now);
+    let current = stored_status(sql)?;
+    let (outcome, detail, http_status, retry_after_ms) = match result {
+        PollResult::Batch {
+            batch,
+            http_status,
+            request_id,
+        } => {
+            state.consecutive_failures = 0;
+            state.last_error = None;
+            state.last_request_id = request_id.clone().or(state.last_request_id.take());
+            let reference = request_id
+                .clone()
+                .unwrap_or_else(|| format!("poll-{}", state.polls));
+            let outcome = match batch.lifecycle() {
+                Some(observed) => match reconcile::on_status(current.as_ref(), &observed, true) {
+                    PayloadAction::Apply { status, .. } => {
+                        save(
+                            sql,
+                            batch_id,
+                            current.as_ref(),
+                            &status,
+                            batch,
+                            now,
+                            Source::Poll,
+                            &reference,
+                        )?;
+                        state.attempt = 0;
+                        "applied"
+                    }
+                    PayloadAction::Ignore {
+                        reason: IgnoreReason::Unchanged,
+                    } => {
+                        let status = current.clone().unwrap_or(observed);
+                        save(
+                            sql,
+                            batch_id,
+                            Some(&status),
+                            &status,
+                            batch,
+                            now,
+                            Source::Poll,
+                            &reference,
+                        )?;
+                        "unchanged"
+                    }
+                    PayloadAction::Ignore { reason } => ignore_outcome(reason),
+                    PayloadAction::PollNow { .. } => "unknown_status",
+                },
+                None => "no_status",
+            };
+            (outcome, None, Some(*http_status), None)
+        }
+        PollResult::Failed {
+            code,
+            message,
+            http_status,
+            retry_after_ms,
+            request_id,
+        } => {
+            state.consecutive_failures += 1;
+            state.last_error = Some(format!("{code}: {message}"));
+            if request_id.is_some() {
+                state.last_request_id = request_id.clone();
+            }
+            (
+                "failed",
+                Some(state.last_error.clone().unwrap_or_default()),
+                *http_status,
+                *retry_after_ms,
+            )
+        }
+    };
+    state.last_http_status = http_status;
+    let next_in = if finished(sql)? {
+        None
+    } else {
+        let retry_after = retry_after_ms.map(Duration::from_millis);
+        let delay = schedule.next_delay(state.attempt, seed, retry_after);
+        state.attempt = state.attempt.saturating_add(1);
+        Some(delay.as_millis() as i64)
+    };
+    state.next_at = next_in.map(|d| now + d);
+    store::push_poll(
+        sql,
+        &store::PollRow {
+            at: now,
+            http_status: http_status.map(i64::from),
+            outcome: outcome.to_owned(),
+            detail,
+            next_in_ms: next_in,
+        },
+    )?;
+    save_poll_state(sql, &state)?;
+    Ok(state.next_at)
+}
+
+/// Whether the stored batch is terminal and complete (not a thin record): polling can stop.
+pub fn finished(sql: &SqlStorage) -> worker::Result<bool> {
+    Ok(match stored_batch(sql)? {
+        Some(b) => !b.is_thin() && stored_status(sql)?.is_some_and(|s| s.is_terminal()),
+        None => false,
+    })
+}
+
+/// After a delivery: poll now when the core asked for it, else make sure a batch that is not
+/// finished has a poll scheduled (a batch first seen through a webhook starts being polled).
+/// Returns when the next poll is due (ms).
+pub fn ensure_polling(
+    sql: &SqlStorage,
+    poll_now: bool,
+    now: i64,
+    schedule: &Schedule,
+    seed: u64,
+) -> worker::Result<Option<i64>> {
+    let mut state = poll_state(sql)?;
+    let due = if poll_now {
+        Some(now)
+    } else if finished(sql)? {
+        state.next_at
+    } else {
+        Some(state.next_at.unwrap_or_else(|| {
+            now + schedule.next_delay(state.attempt, seed, None).as_millis() as i64
+        }))
+    };
+    state.next_at = due;
+    save_poll_state(sql, &state)?;
+    Ok(due)
+}
+
+/// Stores the polling state and the failure classification after a poll or a delivery.
+pub fn save_poll_state(sql: &SqlStorage, state: &PollState) -> worker::Result<()> {
+    store::set_meta(sql, "poll", state)?;
+    let context = reconcile::FailureContext {
+        cancel: store::meta(sql, "cancel_request")?,
+        consecutive_poll_failures: state.consecutive_failures,
+        last_poll_error: state.last_error.clone(),
+    };
+    let batch = stored_batch(sql)?.unwrap_or_default();
+    store::set_meta(
+        sql,
+        "classification",
+        &reconcile::classify(&batch, &context),
+    )
+}

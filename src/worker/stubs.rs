@@ -1,0 +1,134 @@
+//! Calls from the worker (or one object) into the Durable Objects' internal routes.
+//!
+//! Internal requests use the host `https://do` (ignored by the runtime), JSON bodies, and for
+//! a delivery the raw webhook body with its facts in the `x-batchhook-delivery` header (JSON).
+
+use crate::worker::errors::ApiError;
+use crate::worker::ledger_object::DeliveryHeaders;
+use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
+
+/// Binding of the per-batch ledger namespace.
+pub const LEDGER_BINDING: &str = "BATCH_LEDGER";
+/// Binding of the index namespace.
+pub const INDEX_BINDING: &str = "BATCH_INDEX";
+/// The name of the single index instance.
+pub const INDEX_NAME: &str = "index";
+
+/// The ledger of `batch_id`.
+pub fn ledger(env: &Env, batch_id: &str) -> worker::Result<Stub> {
+    env.durable_object(LEDGER_BINDING)?
+        .id_from_name(batch_id)?
+        .get_stub()
+}
+
+/// The index.
+pub fn index(env: &Env) -> worker::Result<Stub> {
+    env.durable_object(INDEX_BINDING)?
+        .id_from_name(INDEX_NAME)?
+        .get_stub()
+}
+
+/// Sends `method path` with `body` and `headers` to `stub`.
+pub async fn call(
+    stub: &Stub,
+    method: Method,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<Vec<u8>>,
+) -> worker::Result<Response> {
+    let h = Headers::new();
+    for (name, value) in headers {
+        h.set(name, value)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(h);
+    if let Some(body) = body {
+        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    }
+    stub.fetch_with_request(Request::new_with_init(&format!("https://do{path}"), &init)?)
+        .await
+}
+
+/// Hands a verified delivery to its batch's ledger and returns the ledger's answer.
+pub async fn deliver(
+    env: &Env,
+    batch_id: &str,
+    delivery: &DeliveryHeaders,
+    body: Vec<u8>,
+    fault: Option<String>,
+) -> Result<Response, ApiError> {
+    let facts =
+        serde_json::to_string(delivery).map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let mut headers = vec![
+        ("x-batchhook-batch-id", batch_id),
+        ("x-batchhook-delivery", facts.as_str()),
+    ];
+    if let Some(fault) = fault.as_deref() {
+        headers.push(("x-batchhook-test-fault", fault));
+    }
+    Ok(call(
+        &ledger(env, batch_id)?,
+        Method::Post,
+        "/deliveries",
+        &headers,
+        Some(body),
+    )
+    .await?)
+}
+
+/// Stores a verified delivery that cannot be routed in the index's dead-letter table.
+pub async fn dead_letter(
+    env: &Env,
+    source: &str,
+    webhook_id: &str,
+    reason: &str,
+    message: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let facts = serde_json::json!({
+        "webhook_id": webhook_id,
+        "source": source,
+        "reason": reason,
+        "message": message,
+        "headers": headers,
+    })
+    .to_string();
+    let resp = call(
+        &index(env)?,
+        Method::Post,
+        "/dead-letters",
+        &[("x-batchhook-dead-letter", facts.as_str())],
+        Some(body.to_vec()),
+    )
+    .await?;
+    if resp.status_code() >= 300 {
+        return Err(ApiError::Unavailable(format!(
+            "the dead-letter table answered {}",
+            resp.status_code()
+        )));
+    }
+    Ok(())
+}
+
+/// Counts an unverifiable delivery by source and reason; a failure here is only logged, since
+/// the answer to the sender (401/400) does not depend on it.
+pub async fn count_rejection(env: &Env, source: &str, code: &str) {
+    let body = serde_json::json!({"source": source, "code": code}).to_string();
+    let sent = match index(env) {
+        Ok(stub) => {
+            call(
+                &stub,
+                Method::Post,
+                "/rejections",
+                &[],
+                Some(body.into_bytes()),
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    if let Err(e) = sent {
+        worker::console_error!("batchhook: could not count a rejected delivery: {e}");
+    }
+}
