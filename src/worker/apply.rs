@@ -117,6 +117,18 @@ pub fn delivery(
             true,
         ),
     };
+    if store::batch(sql)?.is_none() {
+        let bare = with_id(None, batch_id);
+        store::save_batch(
+            sql,
+            batch_id,
+            None,
+            &bare.to_json(),
+            None,
+            now,
+            Source::Webhook.as_str(),
+        )?;
+    }
     if let Some(summary) = event.delivery_summary() {
         store::set_meta(sql, "webhook_delivery", summary)?;
     }
@@ -163,12 +175,18 @@ fn ignore_outcome(reason: IgnoreReason) -> &'static str {
 /// The stored object (or a bare one naming the batch) moved to `status`: what a thin event
 /// with an implied status, applied before the poll that fetches the full object, leaves.
 fn with_status(stored: Option<Batch>, batch_id: &str, status: &LifecycleStatus) -> Batch {
+    let mut batch = with_id(stored, batch_id);
+    batch.status = Some(status.as_str().to_owned());
+    batch.lifecycle_status = Some(status.clone());
+    batch
+}
+
+/// The stored object, or a bare one that only names the batch (what a thin event tells).
+fn with_id(stored: Option<Batch>, batch_id: &str) -> Batch {
     let mut batch = stored.unwrap_or_default();
     if batch.id.is_none() {
         batch.id = Some(batch_id.to_owned());
     }
-    batch.status = Some(status.as_str().to_owned());
-    batch.lifecycle_status = Some(status.clone());
     batch
 }
 
