@@ -256,7 +256,8 @@ fn never_prints_the_webhook_secret_in_debug_output() {
 
 #[test]
 fn rejects_create_requests_the_gateway_would_refuse() {
-    let cases: Vec<(Box<dyn Fn(&mut CreateBatch)>, &str)> = vec![
+    type Change = Box<dyn Fn(&mut CreateBatch)>;
+    let cases: Vec<(Change, &str)> = vec![
         (
             Box::new(|c| c.input_file_id.clear()),
             "upload the JSONL file first",
