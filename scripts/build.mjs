@@ -193,7 +193,7 @@ async function buildEntry(name, { explicit, simd, force }) {
       .map((ext) => join(root, "src/browser/js", `${entry.wrapper}.${ext}`))
       .filter((p) => !existsSync(p));
     if (missing.length > 0) {
-      const msg = `${name}: handwritten wrapper ${missing.map(rel).join(", ")} does not exist yet`;
+      const msg = `${name}: handwritten wrapper missing (${missing.map(rel).join(", ")})`;
       if (explicit) throw new BuildError(msg);
       console.log(`build: ${msg}; entry skipped`);
       return [];

@@ -86,7 +86,7 @@ else
   skip node "needs a successful build"
 fi
 if [ -f scripts/fuzz.sh ]; then
-  step fuzz env FUZZ_SMOKE=1 bash scripts/fuzz.sh
+  step fuzz bash scripts/fuzz.sh --smoke
 else
   skip fuzz "scripts/fuzz.sh does not exist yet"
 fi
