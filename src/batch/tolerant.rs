@@ -12,9 +12,10 @@
 //!   key is ever written twice);
 //! - a `Debug` that redacts the values of unknown keys that look like secrets.
 //!
-//! Round trip guarantee: for any JSON object `v`, `to_value(from_value(v)) == v` as a JSON value
-//! (key order aside), apart from known enum fields whose aliases are canonicalised (documented on
-//! the enum).
+//! Round trip guarantee: for any JSON object `v`, `to_value(from_value(v)) == v` as a JSON value,
+//! apart from known enum fields whose aliases are canonicalised (documented on the enum). Key
+//! order: modelled fields are written first, then the kept ones in their original order, so the
+//! first write-back fixes the order and every later one is byte-identical.
 
 use serde_json::{Map, Value};
 
@@ -96,7 +97,7 @@ macro_rules! tolerant_struct {
             pub fn from_map(mut map: serde_json::Map<String, serde_json::Value>) -> Self {
                 let mut out = Self::default();
                 $(
-                    if let Some(value) = map.remove($key) {
+                    if let Some(value) = map.shift_remove($key) {
                         match <$ty as serde::Deserialize>::deserialize(&value) {
                             Ok(parsed) => out.$field = Some(parsed),
                             Err(_) => {
