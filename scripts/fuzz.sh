@@ -60,7 +60,6 @@ dict_for() {
 }
 
 echo "fuzz.sh: building ${#targets[@]} target(s) (sanitizer: $sanitizer)" >&2
-(cd fuzz && cargo fuzz build --sanitizer "$sanitizer" "${targets[@]:0:1}" >/dev/null) || true
 for target in "${targets[@]}"; do
   (cd fuzz && cargo fuzz build --sanitizer "$sanitizer" "$target")
 done
