@@ -1,1 +1,17 @@
-//! TODO(owner): replace this placeholder.
+//! The browser/npm adapter: wasm-bindgen exports wrapped by the handwritten ES modules in
+//! `src/browser/js/`.
+//!
+//! `webhook` (feature `verifier`) is all the small `batchhook/webhook` entry contains; the rest
+//! of the client needs feature `browser`.
+
+#[cfg(feature = "verifier")]
+pub mod webhook;
+
+#[cfg(feature = "browser")]
+pub mod client;
+#[cfg(feature = "browser")]
+pub mod jsonl;
+#[cfg(feature = "browser")]
+mod errors;
+#[cfg(feature = "browser")]
+mod transport;
