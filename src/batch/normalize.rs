@@ -308,3 +308,71 @@ impl JobView {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn view(json: &str) -> JobView {
+        JobView::from_json(json.as_bytes()).unwrap()
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn clamps_a_reported_progress_outside_its_scale() {
+        assert_eq!(view(r#"{"progress":250}"#).progress, Some(1.0));
+        assert_eq!(view(r#"{"progress":-3}"#).progress, Some(0.0));
+        assert_eq!(view(r#"{"job_id":"j","progress":1.7}"#).progress, Some(1.0));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn reads_the_same_number_on_each_source_scale() {
+        let gateway = view(r#"{"id":"b","progress":0.5}"#);
+        let doc_tagging = view(r#"{"job_id":"j","progress":0.5}"#);
+        assert_eq!(
+            gateway.progress,
+            Some(0.005),
+            "gateway progress is a percentage"
+        );
+        assert_eq!(
+            doc_tagging.progress,
+            Some(0.5),
+            "doc-tagging progress is a fraction"
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn never_reports_negative_succeeded_counts() {
+        let job = view(r#"{"job_id":"j","processed_count":2,"failed_count":5}"#);
+        assert_eq!(job.counts.succeeded, Some(0));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn derives_processed_fact_check_items_from_outcomes() {
+        let batch = view(r#"{"id":"f","totalItems":10,"successCount":3,"failureCount":1}"#);
+        assert_eq!(batch.source, JobSource::FactCheck);
+        assert_eq!(batch.counts.processed, Some(4));
+        assert_eq!(batch.progress, Some(0.4));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn an_empty_object_is_an_ai_stats_batch_with_nothing_known() {
+        let empty = view("{}");
+        assert_eq!(empty.source, JobSource::AiStatsBatch);
+        assert_eq!(empty.status, None);
+        assert_eq!(empty.progress, None);
+        assert_eq!(empty.counts, JobCounts::default());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn takes_the_gateway_cost_in_nanos_with_its_currency() {
+        let batch = view(r#"{"billing":{"currency":"USD","cost_nanos":1500,"total_nanos":9}}"#);
+        assert_eq!(
+            batch.cost,
+            Some(Cost {
+                nanos: 1500,
+                currency: Some("USD".into())
+            })
+        );
+    }
+}

@@ -336,3 +336,60 @@ impl Batch {
         self.lifecycle().is_none() && self.request_counts.is_none() && self.output_file_id.is_none()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn writes_back_unknown_and_mistyped_fields_unchanged() {
+        let text = r#"{"id":"b","progress":50,"created_at":"yesterday","x":{"y":[1,null]},"webhook":{"has_secret":"yes","z":1}}"#;
+        let batch = Batch::from_json(text.as_bytes()).unwrap();
+        assert_eq!(batch.created_at, None);
+        assert_eq!(batch.webhook.as_ref().unwrap().has_secret, None);
+        let original: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(batch.to_value(), original);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn an_unknown_lifecycle_status_yields_to_a_known_raw_status() {
+        let batch =
+            Batch::from_json(br#"{"lifecycle_status":"thawing","status":"expired"}"#).unwrap();
+        assert_eq!(batch.lifecycle(), Some(LifecycleStatus::Expired));
+        let neither =
+            Batch::from_json(br#"{"lifecycle_status":"thawing","status":"frozen"}"#).unwrap();
+        assert_eq!(
+            neither.lifecycle(),
+            Some(LifecycleStatus::Unknown("thawing".into()))
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_thin_object_has_only_an_id() {
+        assert!(Batch::from_json(br#"{"id":"b"}"#).unwrap().is_thin());
+        assert!(!Batch::from_json(br#"{"id":"b","status":"failed"}"#)
+            .unwrap()
+            .is_thin());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn usage_accepts_both_token_spellings() {
+        let chat = Usage {
+            prompt_tokens: Some(3),
+            completion_tokens: Some(4),
+            ..Usage::default()
+        };
+        assert_eq!(
+            (chat.input(), chat.output(), chat.total()),
+            (Some(3), Some(4), Some(7))
+        );
+        let responses = Usage {
+            input_tokens: Some(5),
+            total_tokens: Some(9),
+            ..Usage::default()
+        };
+        assert_eq!(responses.total(), Some(9));
+        assert_eq!(Usage::default().total(), None);
+    }
+}
