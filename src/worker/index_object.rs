@@ -16,7 +16,7 @@
 
 use crate::worker::errors::ApiError;
 use crate::worker::intake::hex;
-use crate::worker::{migrations, store, txn};
+use crate::worker::{api, migrations, store, txn};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
@@ -105,6 +105,13 @@ impl BatchIndex {
                                 s.updated_at.into(),
                                 s.object.to_string().into(),
                             ],
+                        )?;
+                        api::index::on_summary(
+                            sql,
+                            &s.id,
+                            s.status.as_deref(),
+                            s.updated_at,
+                            &s.object,
                         )?;
                     }
                     Ok(())
@@ -223,6 +230,7 @@ impl BatchIndex {
                     &json!({"object": "list", "data": rows}),
                 )?)
             }
+            (_, ["api", ..]) => Ok(api::index::route(&sql, req).await?),
             (_, ["summaries" | "batches" | "dead-letters" | "rejections"]) => {
                 Err(ApiError::MethodNotAllowed)
             }

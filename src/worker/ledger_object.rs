@@ -7,7 +7,9 @@
 //!   [`DeliveryHeaders`] as JSON in `x-batchhook-delivery`. Answers `200 {"outcome","status",
 //!   "webhook_id"}` once recorded and applied in one transaction, `503` if storage failed.
 //! - `GET /state` — the batch plus its `batchhook` block, or `404` if no batch was seen.
-//! - `POST /poll` — poll the gateway now (answers `202`).
+//! - `POST /poll` — poll the gateway now (answers `202`); with `x-batchhook-batch-id` it also
+//!   starts tracking a batch this ledger has not seen yet (how a batch created through our own
+//!   API, or known by id only, gets polled without any webhook).
 //! - `GET /test/state`, `POST /test/alarm {"in_ms"}` — the restart/alarm test's view and hook.
 //!
 //! The alarm: flushes the outbox to the `BatchIndex`, then polls when a poll is due.
@@ -18,9 +20,12 @@ use crate::reconcile::Schedule;
 use crate::worker::apply::{self, PollResult};
 use crate::worker::errors::ApiError;
 use crate::worker::transport::FetchTransport;
-use crate::worker::{config, migrations, store, stubs, txn, view};
+use crate::worker::{api, config, migrations, store, stubs, txn, view};
 use serde::{Deserialize, Serialize};
-use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
+use worker::{
+    durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
+    WebSocketIncomingMessage,
+};
 
 /// The facts of a verified delivery that the worker hands to the ledger.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,10 +62,17 @@ impl DurableObject for BatchLedger {
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        match self.route(req).await {
+        let answer = match self.route(req).await {
             Ok(resp) => Ok(resp),
             Err(err) => err.into_response(),
+        };
+        if self.schema.is_ok() {
+            // The operator API: push new timeline entries to sockets, start result ingestion.
+            if let Err(e) = api::ledger::after_change(&self.state).await {
+                worker::console_warn!("batchhook: operator API hook failed: {e}");
+            }
         }
+        answer
     }
 
     async fn alarm(&self) -> Result<Response> {
@@ -86,19 +98,50 @@ impl DurableObject for BatchLedger {
         } else {
             Some(now + OUTBOX_RETRY_MS)
         };
-        let due = apply::poll_state(&sql)?.next_at;
+        let due = match api::ledger::polling_paused(&sql)? {
+            true => None,
+            false => apply::poll_state(&sql)?.next_at,
+        };
         let next_poll = match due {
             Some(at) if at <= now + 50 => self.poll(&batch_id).await?,
             other => other,
         };
         wake = earliest(wake, next_poll);
+        wake = earliest(
+            wake,
+            api::ledger::ingest_step(&self.state, &self.env).await?,
+        );
         if let Some(at) = wake {
             self.state
                 .storage()
                 .set_alarm((at - js_sys::Date::now() as i64).max(0))
                 .await?;
         }
+        api::ledger::publish(&self.state)?;
         Response::empty()
+    }
+
+    async fn websocket_message(
+        &self,
+        _ws: WebSocket,
+        _msg: WebSocketIncomingMessage,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        _code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> Result<()> {
+        let _ = ws.close(Some(1000), Some("closed"));
+        Ok(())
+    }
+
+    async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> Result<()> {
+        Ok(())
     }
 }
 
@@ -115,9 +158,21 @@ impl BatchLedger {
             (Method::Get, "/state") => view::batch(&sql, self.state.storage().get_alarm().await?),
             (Method::Post, "/poll") => {
                 let now = js_sys::Date::now() as i64;
+                let batch_id = req.headers().get("x-batchhook-batch-id")?;
                 let due = txn::transaction(&self.state, move |sql| {
+                    if let Some(id) = &batch_id {
+                        apply::remember_batch_id(sql, id)?;
+                    }
+                    if store::meta::<String>(sql, "batch_id")?.is_none() {
+                        return Ok(None);
+                    }
                     apply::ensure_polling(sql, true, now, &Schedule::default(), 0)
                 })?;
+                if due.is_none() {
+                    return Err(ApiError::BadRequest(
+                        "this ledger has no batch yet: send x-batchhook-batch-id to start tracking one".into(),
+                    ));
+                }
                 self.wake_at(due).await?;
                 Ok(
                     Response::from_json(&serde_json::json!({"poll": "scheduled"}))?
@@ -145,6 +200,9 @@ impl BatchLedger {
                 Ok(Response::from_json(
                     &serde_json::json!({"scheduled_in_ms": body.in_ms}),
                 )?)
+            }
+            (_, path) if path.starts_with("/api/") => {
+                Ok(api::ledger::route(&self.state, &self.env, req).await?)
             }
             (_, "/deliveries" | "/state" | "/poll" | "/test/state" | "/test/alarm") => {
                 Err(ApiError::MethodNotAllowed)

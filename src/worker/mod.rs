@@ -17,6 +17,8 @@
 //! # Test routes (only when the var `BATCHHOOK_TEST_ROUTES` is `"1"`)
 //! - `GET /_test/ledger/:name` — `{"alarm_runs","alarm_pending","schema_version"}`.
 //! - `POST /_test/ledger/:name/alarm` `{"in_ms": N}` — schedules the ledger's alarm.
+//! - `POST /_test/ledger/:id/track` — starts polling batch `:id` without any webhook (the
+//!   ledger's `POST /poll`, which the operator API's create will call).
 //! - `GET /_test/index/{batches,dead-letters,rejections}` and
 //!   `GET /_test/index/dead-letters/:seq` — the index's internal views.
 //! - Header `x-batchhook-test-fault: after-insert` on a webhook makes the ledger fail inside
@@ -25,6 +27,7 @@
 //! The Durable Objects' own internal routes are listed in [`ledger_object`] and
 //! [`index_object`].
 
+mod api;
 mod apply;
 mod config;
 mod errors;
@@ -65,11 +68,7 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
             require(&method, Method::Post)?;
             intake::receive(req, env, source).await
         }
-        ["v1", "batches", id] if !id.is_empty() => {
-            require(&method, Method::Get)?;
-            let stub = stubs::ledger(env, id)?;
-            Ok(stubs::call(&stub, Method::Get, "/state", &[], None).await?)
-        }
+        ["v1", ..] => Ok(api::route(req, env).await?),
         ["_test", "ledger", name, rest @ ..] if config::test_routes_enabled(env) => {
             let stub = stubs::ledger(env, name)?;
             match (method, rest) {
@@ -80,7 +79,11 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
                     let body = req.bytes().await?;
                     Ok(stubs::call(&stub, Method::Post, "/test/alarm", &[], Some(body)).await?)
                 }
-                (_, [] | ["alarm"]) => Err(ApiError::MethodNotAllowed),
+                (Method::Post, ["track"]) => {
+                    let headers = [("x-batchhook-batch-id", *name)];
+                    Ok(stubs::call(&stub, Method::Post, "/poll", &headers, None).await?)
+                }
+                (_, [] | ["alarm"] | ["track"]) => Err(ApiError::MethodNotAllowed),
                 _ => Err(ApiError::NotFound),
             }
         }

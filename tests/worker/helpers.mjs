@@ -4,6 +4,10 @@ import { Webhook } from "standardwebhooks";
 import { startWorker, waitFor } from "../support/worker.mjs";
 import { createBatch, newSecret, startEmulator } from "../support/emulator.mjs";
 
+/** The operator workspace's /v1 token (the first in API_TOKENS sees webhook-only batches). */
+export const OPERATOR_TOKEN = "tok_operator_0123456789";
+export const OPERATOR_AUTH = { authorization: `Bearer ${OPERATOR_TOKEN}` };
+
 export const TERMINAL = new Set(["completed", "failed", "cancelled", "expired"]);
 export const ALL_EVENTS = [
   "batch.in_progress",
@@ -32,6 +36,7 @@ export async function startStack({ speed = 1000, seed = 1, bindings = {}, persis
       POLL_MIN_MS: "100",
       POLL_MAX_MS: "800",
       BATCHHOOK_TEST_ROUTES: "1",
+      API_TOKENS: `${OPERATOR_TOKEN}:ops`,
       ...bindings,
     },
   });
@@ -48,7 +53,7 @@ export async function startStack({ speed = 1000, seed = 1, bindings = {}, persis
     },
     /** The Worker's view of a batch (`GET /v1/batches/:id`), or null on 404. */
     async view(id) {
-      const res = await worker.fetch(`/v1/batches/${id}`);
+      const res = await worker.fetch(`/v1/batches/${id}`, { headers: OPERATOR_AUTH });
       if (res.status === 404) return null;
       if (res.status !== 200) throw new Error(`GET /v1/batches/${id}: ${res.status} ${await res.text()}`);
       return res.json();

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { newSecret } from "../support/emulator.mjs";
 import { startWorker, waitFor } from "../support/worker.mjs";
-import { fullEvent, send, thinEvent } from "./helpers.mjs";
+import { OPERATOR_AUTH, OPERATOR_TOKEN, fullEvent, send, thinEvent } from "./helpers.mjs";
 
 const secret = newSecret();
 let worker;
@@ -16,6 +16,7 @@ before(async () => {
       WEBHOOK_SECRETS: `${newSecret()} ${secret}`,
       GATEWAY_URL: "http://127.0.0.1:9",
       MAX_BODY_BYTES: "4096",
+      API_TOKENS: `${OPERATOR_TOKEN}:ops`,
       POLL_MIN_MS: "60000",
       POLL_MAX_MS: "60000",
       BATCHHOOK_TEST_ROUTES: "1",
@@ -28,7 +29,7 @@ after(async () => {
 });
 
 async function view(id) {
-  const res = await worker.fetch(`/v1/batches/${id}`);
+  const res = await worker.fetch(`/v1/batches/${id}`, { headers: OPERATOR_AUTH });
   return { status: res.status, body: await res.json() };
 }
 
@@ -45,8 +46,8 @@ function assertJsonError(res, status, code) {
   assert.ok(res.body.error.message.length > 10, res.body.error.message);
 }
 
-async function raw(path, init) {
-  const res = await worker.fetch(path, init);
+async function raw(path, init = {}) {
+  const res = await worker.fetch(path, { ...init, headers: { ...OPERATOR_AUTH, ...init.headers } });
   const text = await res.text();
   return { status: res.status, text, body: JSON.parse(text) };
 }
@@ -162,7 +163,7 @@ test("a thin event is recorded and triggers an immediate poll", async () => {
   assert.equal(res.body.outcome, "poll_requested");
   // POLL_MIN_MS is a minute here, so a poll within seconds can only be the immediate one.
   const polled = await waitFor(async () => {
-    const v = await worker.fetch("/v1/batches/b_thin");
+    const v = await worker.fetch("/v1/batches/b_thin", { headers: OPERATOR_AUTH });
     if (v.status !== 200) return false;
     const body = await v.json();
     return body.batchhook.polling.polls >= 1 && body;

@@ -13,6 +13,10 @@ use worker::{Env, Method, Request, Response};
 /// The header carrying the caller's workspace to the Durable Objects.
 pub const WORKSPACE_HEADER: &str = "x-batchhook-workspace";
 
+/// Set when the caller is the operator workspace, which also sees batches no workspace owns
+/// (first seen through a webhook, never created through the API).
+pub const OPERATOR_HEADER: &str = "x-batchhook-operator";
+
 type Answer = Result<Response, V1Error>;
 
 /// Routes an authenticated request.
@@ -26,7 +30,14 @@ pub async fn dispatch(req: Request, env: &Env, workspace: &Workspace) -> Answer 
         (Method::Post, ["v1", "batches"]) => create(req, env, workspace).await,
         (Method::Get, ["v1", "batches"]) => {
             let query = req.url()?.query().unwrap_or("").to_owned();
-            index_call(env, Method::Get, &format!("/api/list?{query}"), workspace, None).await
+            index_call(
+                env,
+                Method::Get,
+                &format!("/api/list?{query}"),
+                workspace,
+                None,
+            )
+            .await
         }
         (Method::Get, ["v1", "batches", id]) => {
             ledger_call(env, id, Method::Get, "/api/state", workspace, None, &[]).await
@@ -80,9 +91,16 @@ pub async fn ledger_call(
     extra: &[(&str, &str)],
 ) -> Answer {
     if batch_id.is_empty() {
-        return Err(V1Error::NotFound("batch_not_found", "the batch id is empty".into()));
+        return Err(V1Error::NotFound(
+            "batch_not_found",
+            "the batch id is empty".into(),
+        ));
     }
     let mut headers = vec![(WORKSPACE_HEADER, workspace.as_str())];
+    let operator = super::primary_workspace(env).as_deref() == Some(workspace.as_str());
+    if operator {
+        headers.push((OPERATOR_HEADER, "1"));
+    }
     headers.extend_from_slice(extra);
     let stub = stubs::ledger(env, batch_id)?;
     Ok(stubs::call(&stub, method, path, &headers, body).await?)
@@ -154,7 +172,10 @@ async fn upload(mut req: Request, env: &Env) -> Answer {
         return Err(V1Error::InvalidFile(report));
     }
     let request = gateway::upload_file(&filename, &content, &random_hex(32))?;
-    let response = gateway(env).send(request).await.map_err(gateway::GatewayError::from)?;
+    let response = gateway(env)
+        .send(request)
+        .await
+        .map_err(gateway::GatewayError::from)?;
     let file = gateway::parse_file(&response)?;
     Ok(Response::from_json(&file)?)
 }
@@ -171,7 +192,10 @@ fn first_row_endpoint(content: &[u8]) -> Option<String> {
 /// `GET /v1/files/{id}/content`: the gateway's bytes, unchanged.
 async fn file_content(env: &Env, id: &str) -> Answer {
     let request = gateway::file_content(id)?;
-    let response = gateway(env).send(request).await.map_err(gateway::GatewayError::from)?;
+    let response = gateway(env)
+        .send(request)
+        .await
+        .map_err(gateway::GatewayError::from)?;
     gateway::success(&response)?;
     let content_type = response
         .header("content-type")
@@ -186,7 +210,10 @@ async fn file_content(env: &Env, id: &str) -> Answer {
 async fn create(mut req: Request, env: &Env, workspace: &Workspace) -> Answer {
     let header_key = req.headers().get("idempotency-key")?;
     let body: Value = req.json().await.map_err(|e| {
-        V1Error::Invalid("invalid_json", format!("the body must be a JSON object: {e}"))
+        V1Error::Invalid(
+            "invalid_json",
+            format!("the body must be a JSON object: {e}"),
+        )
     })?;
     let mut create: CreateBatch = serde_json::from_value(body.clone()).map_err(|e| {
         V1Error::Invalid(
@@ -209,16 +236,14 @@ async fn create(mut req: Request, env: &Env, workspace: &Workspace) -> Answer {
             Some("replay") => {
                 let id = decision["batch_id"].as_str().unwrap_or_default().to_owned();
                 let mut resp =
-                    ledger_call(env, &id, Method::Get, "/api/public", workspace, None, &[])
-                        .await?;
+                    ledger_call(env, &id, Method::Get, "/api/public", workspace, None, &[]).await?;
                 resp.headers_mut().set("idempotent-replayed", "true")?;
                 return Ok(resp);
             }
             Some("in_flight") => {
                 return Err(V1Error::ConflictOther(
                     "idempotency_in_progress",
-                    "a create with this idempotency key is still in progress; retry shortly"
-                        .into(),
+                    "a create with this idempotency key is still in progress; retry shortly".into(),
                 ))
             }
             Some("mismatch") => {
@@ -245,9 +270,16 @@ async fn create(mut req: Request, env: &Env, workspace: &Workspace) -> Answer {
     let id = batch.id.clone().unwrap_or_default();
     let register = serde_json::to_vec(&json!({"batch": batch.to_value()}))
         .map_err(|e| V1Error::Unavailable(e.to_string()))?;
-    let registered =
-        ledger_call(env, &id, Method::Post, "/api/register", workspace, Some(register), &[])
-            .await?;
+    let registered = ledger_call(
+        env,
+        &id,
+        Method::Post,
+        "/api/register",
+        workspace,
+        Some(register),
+        &[],
+    )
+    .await?;
     if registered.status_code() >= 300 {
         return Ok(registered);
     }
@@ -267,7 +299,9 @@ async fn create(mut req: Request, env: &Env, workspace: &Workspace) -> Answer {
         )
         .await?;
     }
-    Ok(Response::from_json(&super::ledger::public(batch.to_value()))?)
+    Ok(Response::from_json(&super::ledger::public(
+        batch.to_value(),
+    ))?)
 }
 
 async fn create_upstream(
@@ -276,7 +310,10 @@ async fn create_upstream(
     key: Option<&str>,
 ) -> Result<crate::batch::Batch, V1Error> {
     let request = gateway::create_batch(create, key)?;
-    let response = gateway(env).send(request).await.map_err(gateway::GatewayError::from)?;
+    let response = gateway(env)
+        .send(request)
+        .await
+        .map_err(gateway::GatewayError::from)?;
     Ok(gateway::parse_batch(&response)?)
 }
 
@@ -303,7 +340,12 @@ fn webhook(env: &Env, req: &Request) -> Result<WebhookRequest, V1Error> {
 }
 
 /// POSTs JSON to an index route and returns its JSON answer (errors passed on).
-async fn index_json(env: &Env, path: &str, workspace: &Workspace, body: Value) -> Result<Value, V1Error> {
+async fn index_json(
+    env: &Env,
+    path: &str,
+    workspace: &Workspace,
+    body: Value,
+) -> Result<Value, V1Error> {
     let bytes = serde_json::to_vec(&body).map_err(|e| V1Error::Unavailable(e.to_string()))?;
     let mut resp = index_call(env, Method::Post, path, workspace, Some(bytes)).await?;
     if resp.status_code() >= 300 {

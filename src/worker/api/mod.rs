@@ -43,8 +43,8 @@ pub async fn route(req: Request, env: &Env) -> worker::Result<Response> {
     let origin = req.headers().get("origin")?;
     let url = req.url()?;
     let self_origin = url.origin().ascii_serialization();
-    let preflight = req.method() == Method::Options
-        && req.headers().has("access-control-request-method")?;
+    let preflight =
+        req.method() == Method::Options && req.headers().has("access-control-request-method")?;
     let origins = Origins::parse(&config::text(env, "ALLOWED_ORIGINS").unwrap_or_default());
     let cors = match origins.decide(origin.as_deref(), Some(&self_origin), preflight) {
         CorsDecision::Reject { origin } => return V1Error::Origin(origin).into_response(),
@@ -94,7 +94,9 @@ fn authenticate(req: &Request, env: &Env) -> Result<Workspace, V1Error> {
             .map(|token| format!("Bearer {token}"))
     };
     let header = header.or_else(from_protocol);
-    tokens.authenticate(header.as_deref()).map_err(V1Error::Auth)
+    tokens
+        .authenticate(header.as_deref())
+        .map_err(V1Error::Auth)
 }
 
 /// The first workspace in `API_TOKENS`: the operator workspace that sees dead letters no

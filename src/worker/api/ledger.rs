@@ -1,0 +1,682 @@
+//! The operator API's part of a `BatchLedger`: ownership, pause/resume/cancel, result
+//! ingestion driven by the alarm, results paging and the event stream.
+//!
+//! Internal routes (header `x-batchhook-workspace` names the caller; a batch owned by another
+//! workspace, or by none, answers 404 exactly like a batch never seen):
+//! - `POST /api/register {"batch"}` — claims the batch for the workspace, stores it and starts
+//!   polling;
+//! - `GET /api/state` — `GET /v1/batches/{id}`: the batch plus its `batchhook` block;
+//! - `GET /api/public` — the batch object alone (idempotent replays);
+//! - `POST /api/pause`, `/api/resume`, `/api/cancel` (`{"reason"}` optional);
+//! - `GET /api/results?limit&after` — ingested rows, paged, with totals;
+//! - `GET /api/events?since=<seq>` — the timeline after `seq` (JSON), or, with
+//!   `Upgrade: websocket`, a hibernating socket that first replays it and then pushes each new
+//!   entry.
+//!
+//! Storage: the ledger's `meta` table (keys `api.owner`, `api.control`, `api.cursor`,
+//! `api.ws_seq`) and an `api_results` table created on first use. Result ingestion reads one
+//! chunk per alarm run ([`ingest_step`]) and stores its rows together with the advanced cursor
+//! in one transaction, so a restart resumes exactly where the last commit left off.
+
+use super::front::{OPERATOR_HEADER, WORKSPACE_HEADER};
+use super::V1Error;
+use crate::batch::{Batch, LifecycleStatus};
+use crate::control::{CancelDecision, Control};
+use crate::gateway::{self, Transport};
+use crate::index::listed_status;
+use crate::ingest::{
+    content_range_total, is_end_of_file, Cursor, IngestedRow, DEFAULT_CHUNK_BYTES,
+};
+use crate::jsonl::Outcome;
+use crate::reconcile::{CancelRequest, CancelRequester, Schedule};
+use crate::worker::apply::{self, PollResult};
+use crate::worker::store::{self, EventRow};
+use crate::worker::transport::FetchTransport;
+use crate::worker::{config, txn};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use worker::{Env, Method, Request, Response, SqlStorage, State, WebSocketPair};
+
+type Answer = Result<Response, V1Error>;
+
+const RESULTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS api_results (
+    n INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    line INTEGER NOT NULL,
+    custom_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    status_code INTEGER,
+    error_code TEXT,
+    error_message TEXT,
+    request_id TEXT,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    total_tokens INTEGER,
+    cost_nanos INTEGER,
+    UNIQUE (kind, line)
+)";
+
+fn ensure_schema(sql: &SqlStorage) -> worker::Result<()> {
+    sql.exec(RESULTS_TABLE, None)?;
+    Ok(())
+}
+
+/// Handles an `/api/*` request inside the ledger.
+pub async fn route(state: &State, env: &Env, req: Request) -> worker::Result<Response> {
+    match handle(state, env, req).await {
+        Ok(resp) => Ok(resp),
+        Err(err) => err.into_response(),
+    }
+}
+
+async fn handle(state: &State, env: &Env, mut req: Request) -> Answer {
+    let sql = state.storage().sql();
+    ensure_schema(&sql)?;
+    let workspace = req.headers().get(WORKSPACE_HEADER)?.unwrap_or_default();
+    let path = req.path();
+    if (req.method(), path.as_str()) == (Method::Post, "/api/register") {
+        let body: Value = req.json().await?;
+        return register(state, env, &workspace, body).await;
+    }
+    let owner: Option<String> = store::meta(&sql, "api.owner")?;
+    let batch_id: Option<String> = store::meta(&sql, "batch_id")?;
+    let operator = req.headers().get(OPERATOR_HEADER)?.is_some();
+    let visible = match owner.as_deref() {
+        Some(owner) => owner == workspace,
+        None => operator,
+    };
+    let (Some(batch_id), true) = (batch_id, visible) else {
+        return Err(V1Error::NotFound(
+            "batch_not_found",
+            "no batch with this id exists in this workspace".into(),
+        ));
+    };
+    let now = js_sys::Date::now() as i64;
+    let who = format!("api:{workspace}");
+    match (req.method(), path.as_str()) {
+        (Method::Get, "/api/state") => Ok(Response::from_json(&full_state(state, &sql).await?)?),
+        (Method::Get, "/api/public") => {
+            let batch = apply::stored_batch(&sql)?.unwrap_or_default();
+            Ok(Response::from_json(&public(batch.to_value()))?)
+        }
+        (Method::Post, "/api/pause") => {
+            let control = control(&sql)?;
+            let batch = apply::stored_batch(&sql)?.unwrap_or_default();
+            let pending = results_pending(&sql, &batch)?;
+            let next = control.pause(batch.lifecycle().as_ref(), pending, &who, now)?;
+            let id = batch_id.clone();
+            txn::transaction(state, move |sql| {
+                save_control(sql, &id, &next, "paused", now, "pause")
+            })?;
+            Ok(Response::from_json(&full_state(state, &sql).await?)?)
+        }
+        (Method::Post, "/api/resume") => {
+            let next = control(&sql)?.resume(now)?;
+            let id = batch_id.clone();
+            let schedule = schedule(env);
+            let due = txn::transaction(state, move |sql| {
+                let status = apply::stored_status(sql)?
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_else(|| "pending".into());
+                save_control(sql, &id, &next, &status, now, "resume")?;
+                apply::ensure_polling(sql, true, now, &schedule, 0)
+            })?;
+            wake_at(state, due.or(Some(now))).await?;
+            Ok(Response::from_json(&full_state(state, &sql).await?)?)
+        }
+        (Method::Post, "/api/cancel") => {
+            let body = req.bytes().await.unwrap_or_default();
+            let reason = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("reason").and_then(Value::as_str).map(str::to_owned));
+            cancel(state, env, &sql, &batch_id, &who, reason.as_deref(), now).await
+        }
+        (Method::Get, "/api/results") => results(&sql, &req),
+        (Method::Get, "/api/events") => {
+            let since = req
+                .url()?
+                .query_pairs()
+                .find(|(k, _)| k == "since")
+                .map(|(_, v)| v.into_owned());
+            let since = match since {
+                None => 0,
+                Some(v) => v.parse::<i64>().map_err(|_| {
+                    V1Error::Invalid(
+                        "invalid_since",
+                        format!("since must be an event sequence number, got {v:?}"),
+                    )
+                })?,
+            };
+            let upgrade = req.headers().get("upgrade")?;
+            if upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
+                let protocols = req.headers().get("sec-websocket-protocol")?;
+                return subscribe(state, &sql, since, protocols.as_deref()).await;
+            }
+            let events = events_since(&sql, since, 1000)?;
+            let last = events.last().map(|e| e.seq).unwrap_or(since);
+            Ok(Response::from_json(&json!({
+                "object": "list",
+                "data": events,
+                "last_seq": last,
+                "status": apply::stored_status(&sql)?,
+            }))?)
+        }
+        _ => Err(V1Error::NotFound(
+            "not_found",
+            "no batch route matches this path".into(),
+        )),
+    }
+}
+
+/// Claims a freshly created batch for `workspace`, stores it and starts polling.
+async fn register(state: &State, env: &Env, workspace: &str, body: Value) -> Answer {
+    let batch = Batch::from_value(body.get("batch").cloned().unwrap_or(Value::Null))
+        .map_err(|e| V1Error::Invalid("invalid_request", e.to_string()))?;
+    let id = batch
+        .id
+        .clone()
+        .ok_or_else(|| V1Error::Invalid("invalid_request", "the batch has no id".into()))?;
+    let sql = state.storage().sql();
+    let owner: Option<String> = store::meta(&sql, "api.owner")?;
+    if owner.as_deref().is_some_and(|o| o != workspace) {
+        return Err(V1Error::ConflictOther(
+            "batch_owned_elsewhere",
+            "this batch id is already registered to another workspace".into(),
+        ));
+    }
+    let now = js_sys::Date::now() as i64;
+    let schedule = schedule(env);
+    let owner = workspace.to_owned();
+    let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
+    let due = txn::transaction(state, move |sql| {
+        store::set_meta(sql, "api.owner", &owner)?;
+        apply::remember_batch_id(sql, &id)?;
+        let result = PollResult::Batch {
+            batch: Box::new(batch),
+            http_status: 201,
+            request_id: None,
+        };
+        apply::poll(sql, &id, &result, now, &schedule, seed)
+    })?;
+    wake_at(state, due).await?;
+    Ok(Response::from_json(&json!({"registered": true}))?.with_status(201))
+}
+
+/// Decides a cancel, forwards it, and applies the gateway's answer like a poll.
+async fn cancel(
+    state: &State,
+    env: &Env,
+    sql: &SqlStorage,
+    batch_id: &str,
+    who: &str,
+    reason: Option<&str>,
+    now: i64,
+) -> Answer {
+    let batch = apply::stored_batch(sql)?.unwrap_or_default();
+    let next = match control(sql)?.cancel(&batch, who, reason, now)? {
+        CancelDecision::AlreadyRequested => {
+            return Ok(Response::from_json(&full_state(state, sql).await?)?)
+        }
+        CancelDecision::Forward(next) => next,
+    };
+    let transport = FetchTransport::new(
+        config::text(env, "GATEWAY_URL").unwrap_or_default(),
+        config::text(env, "GATEWAY_API_KEY"),
+    );
+    let response = transport
+        .send(gateway::cancel_batch(batch_id)?)
+        .await
+        .map_err(gateway::GatewayError::from)?;
+    let request_id = response.request_id().map(str::to_owned);
+    let upstream = gateway::parse_batch(&response)?;
+    let record = next.cancel.clone();
+    let id = batch_id.to_owned();
+    let schedule = schedule(env);
+    let due = txn::transaction(state, move |sql| {
+        if let Some(record) = &record {
+            let request = CancelRequest {
+                by: CancelRequester::Operator,
+                at: record.requested_at.div_euclid(1000),
+                cancel_url_available: record.cancel_url_available,
+            };
+            store::set_meta(sql, "cancel_request", &request)?;
+        }
+        store::set_meta(sql, "api.control", &next)?;
+        let result = PollResult::Batch {
+            batch: Box::new(upstream),
+            http_status: 200,
+            request_id,
+        };
+        apply::poll(sql, &id, &result, now, &schedule, 0)
+    })?;
+    wake_at(state, due).await?;
+    Ok(Response::from_json(&full_state(state, sql).await?)?)
+}
+
+fn schedule(env: &Env) -> Schedule {
+    let default = Schedule::default();
+    Schedule::from_millis(
+        config::number(env, "POLL_MIN_MS", default.min.as_millis() as u64),
+        config::number(env, "POLL_MAX_MS", default.max.as_millis() as u64),
+    )
+}
+
+/// Makes sure the alarm fires no later than `due` (absolute ms).
+async fn wake_at(state: &State, due: Option<i64>) -> worker::Result<()> {
+    let Some(due) = due else { return Ok(()) };
+    let storage = state.storage();
+    match storage.get_alarm().await? {
+        Some(pending) if pending <= due => Ok(()),
+        _ => {
+            storage
+                .set_alarm((due - js_sys::Date::now() as i64).max(0))
+                .await
+        }
+    }
+}
+
+/// The stored control state.
+pub fn control(sql: &SqlStorage) -> worker::Result<Control> {
+    Ok(store::meta(sql, "api.control")?.unwrap_or_default())
+}
+
+/// Whether the alarm must not poll (an operator paused this batch).
+pub fn polling_paused(sql: &SqlStorage) -> worker::Result<bool> {
+    Ok(control(sql)?.paused)
+}
+
+/// Stores a control change, adds it to the timeline and tells the index the listed status.
+fn save_control(
+    sql: &SqlStorage,
+    batch_id: &str,
+    next: &Control,
+    to_status: &str,
+    now: i64,
+    what: &str,
+) -> worker::Result<()> {
+    store::set_meta(sql, "api.control", next)?;
+    let from = apply::stored_status(sql)?.map(|s| s.as_str().to_owned());
+    store::push_event(
+        sql,
+        &EventRow {
+            from_status: from,
+            to_status: to_status.to_owned(),
+            source: "api".into(),
+            at: now,
+            reference: Some(what.to_owned()),
+        },
+    )?;
+    let batch = apply::stored_batch(sql)?.unwrap_or_default();
+    let summary = json!({
+        "id": batch_id,
+        "status": listed_status(&batch, next),
+        "created_at": batch.created_at,
+        "updated_at": now,
+        "object": batch.to_value(),
+    });
+    store::push_outbox(sql, &summary.to_string(), now)
+}
+
+/// A batch object as the API shows it: never a webhook secret.
+pub fn public(mut object: Value) -> Value {
+    if let Some(hook) = object.get_mut("webhook").and_then(Value::as_object_mut) {
+        hook.remove("secret");
+    }
+    object
+}
+
+/// `GET /v1/batches/{id}`: the ledger's view plus control, ingestion and result totals.
+async fn full_state(state: &State, sql: &SqlStorage) -> Result<Value, V1Error> {
+    let alarm = state.storage().get_alarm().await?;
+    let mut view: Value = match crate::worker::view::batch(sql, alarm) {
+        Ok(mut resp) => resp.json().await?,
+        Err(_) => json!({}),
+    };
+    let control = control(sql)?;
+    let cursor: Option<Cursor> = store::meta(sql, "api.cursor")?;
+    let ingestion = match &cursor {
+        None => json!({"state": "not_started"}),
+        Some(c) => json!({
+            "state": if c.is_done() { "done" } else if control.paused { "paused" } else { "running" },
+            "position": c.position(),
+            "totals": c.totals(),
+            "wasm_memory_bytes": wasm_memory_bytes(),
+        }),
+    };
+    let block = view
+        .as_object_mut()
+        .map(|o| o.entry("batchhook").or_insert_with(|| json!({})));
+    if let Some(Value::Object(block)) = block {
+        block.insert(
+            "control".into(),
+            serde_json::to_value(&control).unwrap_or_default(),
+        );
+        block.insert("paused".into(), json!(control.paused));
+        block.insert("ingestion".into(), ingestion);
+        block.insert("results_stored".into(), json!(count_results(sql)?));
+    }
+    Ok(public(view))
+}
+
+fn count_results(sql: &SqlStorage) -> worker::Result<i64> {
+    #[derive(Deserialize)]
+    struct Row {
+        n: i64,
+    }
+    Ok(
+        store::first::<Row>(sql, "SELECT COUNT(*) AS n FROM api_results", vec![])?
+            .map(|r| r.n)
+            .unwrap_or(0),
+    )
+}
+
+/// Whether result ingestion still has work for this batch.
+fn results_pending(sql: &SqlStorage, batch: &Batch) -> worker::Result<bool> {
+    let cursor: Option<Cursor> = store::meta(sql, "api.cursor")?;
+    Ok(match cursor {
+        Some(c) => !c.is_done(),
+        None => {
+            batch.is_terminal() && (batch.output_file_id.is_some() || batch.error_file_id.is_some())
+        }
+    })
+}
+
+/// One result row as the API shows it.
+#[derive(Serialize, Deserialize)]
+struct ResultRow {
+    n: i64,
+    kind: String,
+    line: i64,
+    custom_id: String,
+    outcome: String,
+    status_code: Option<i64>,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    request_id: Option<String>,
+    prompt_tokens: Option<i64>,
+    completion_tokens: Option<i64>,
+    total_tokens: Option<i64>,
+    cost_nanos: Option<i64>,
+}
+
+/// `GET /v1/batches/{id}/results?limit=1..=1000&after=<id>`: rows in file order (output file,
+/// then error file); ids are `<file>:<line>`.
+fn results(sql: &SqlStorage, req: &Request) -> Answer {
+    let url = req.url()?;
+    let mut limit = 100i64;
+    let mut after_n = 0i64;
+    for (k, v) in url.query_pairs() {
+        match k.as_ref() {
+            "limit" => {
+                limit = v
+                    .parse()
+                    .ok()
+                    .filter(|l| (1..=1000).contains(l))
+                    .ok_or_else(|| {
+                        V1Error::Invalid(
+                            "invalid_limit",
+                            format!("limit must be from 1 to 1000, got {v:?}"),
+                        )
+                    })?
+            }
+            "after" => {
+                let (kind, line) = v.split_once(':').unwrap_or(("", ""));
+                #[derive(Deserialize)]
+                struct N {
+                    n: i64,
+                }
+                let found = store::first::<N>(
+                    sql,
+                    "SELECT n FROM api_results WHERE kind = ? AND line = ?",
+                    vec![kind.into(), line.parse::<i64>().unwrap_or(-1).into()],
+                )?;
+                after_n = found
+                    .ok_or_else(|| {
+                        V1Error::Invalid(
+                            "invalid_cursor",
+                            format!("after={v:?} names no result row; restart without `after`"),
+                        )
+                    })?
+                    .n;
+            }
+            _ => {}
+        }
+    }
+    let rows: Vec<ResultRow> = store::rows(
+        sql,
+        "SELECT * FROM api_results WHERE n > ? ORDER BY n LIMIT ?",
+        vec![after_n.into(), (limit + 1).into()],
+    )?;
+    let has_more = rows.len() as i64 > limit;
+    let data: Vec<Value> = rows
+        .iter()
+        .take(limit as usize)
+        .map(|r| {
+            let mut v = serde_json::to_value(r).unwrap_or_default();
+            if let Some(o) = v.as_object_mut() {
+                o.remove("n");
+                o.insert("id".into(), json!(format!("{}:{}", r.kind, r.line)));
+            }
+            v
+        })
+        .collect();
+    let cursor: Option<Cursor> = store::meta(sql, "api.cursor")?;
+    let id = |v: Option<&Value>| v.and_then(|v| v["id"].as_str()).map(str::to_owned);
+    Ok(Response::from_json(&json!({
+        "object": "list",
+        "first_id": id(data.first()),
+        "last_id": id(data.last()),
+        "has_more": has_more,
+        "data": data,
+        "ingestion_done": cursor.as_ref().is_some_and(Cursor::is_done),
+        "totals": cursor.as_ref().map(|c| c.totals().clone()),
+    }))?)
+}
+
+/// One timeline entry with its sequence number.
+#[derive(Serialize, Deserialize)]
+struct SeqEvent {
+    seq: i64,
+    from_status: Option<String>,
+    to_status: String,
+    source: String,
+    at: i64,
+    #[serde(rename = "ref")]
+    reference: Option<String>,
+}
+
+fn events_since(sql: &SqlStorage, since: i64, limit: i64) -> worker::Result<Vec<SeqEvent>> {
+    store::rows(
+        sql,
+        "SELECT seq, from_status, to_status, source, at, ref FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+        vec![since.into(), limit.into()],
+    )
+}
+
+/// Accepts a hibernating WebSocket: publishes pending entries to the sockets already open,
+/// then replays the timeline after `since` to the new one.
+async fn subscribe(state: &State, sql: &SqlStorage, since: i64, protocols: Option<&str>) -> Answer {
+    publish(state)?;
+    let pair = WebSocketPair::new()?;
+    state.accept_web_socket(&pair.server);
+    for event in events_since(sql, since, 10_000)? {
+        pair.server.send(&message(&event))?;
+    }
+    let mut resp = Response::from_websocket(pair.client)?;
+    if protocols.is_some_and(|p| p.split(',').any(|p| p.trim() == "batchhook")) {
+        resp.headers_mut()
+            .set("sec-websocket-protocol", "batchhook")?;
+    }
+    Ok(resp)
+}
+
+fn message(event: &SeqEvent) -> Value {
+    json!({"type": "event", "event": event})
+}
+
+/// Sends timeline entries not yet pushed to every open socket (called after each change).
+pub fn publish(state: &State) -> worker::Result<()> {
+    let sql = state.storage().sql();
+    let sent: i64 = store::meta(&sql, "api.ws_seq")?.unwrap_or(0);
+    let events = events_since(&sql, sent, 1000)?;
+    let Some(last) = events.last().map(|e| e.seq) else {
+        return Ok(());
+    };
+    for ws in state.get_websockets() {
+        for event in &events {
+            if ws.send(&message(event)).is_err() {
+                break;
+            }
+        }
+    }
+    store::set_meta(&sql, "api.ws_seq", &last)
+}
+
+/// After any change: push new timeline entries, and make sure an alarm is pending when result
+/// ingestion has work (a batch that turned terminal by webhook has no poll scheduled).
+pub async fn after_change(state: &State) -> worker::Result<()> {
+    let sql = state.storage().sql();
+    ensure_schema(&sql)?;
+    publish(state)?;
+    if store::meta::<String>(&sql, "api.owner")?.is_none() || control(&sql)?.paused {
+        return Ok(());
+    }
+    let batch = apply::stored_batch(&sql)?.unwrap_or_default();
+    if results_pending(&sql, &batch)? && state.storage().get_alarm().await?.is_none() {
+        state.storage().set_alarm(0).await?;
+    }
+    Ok(())
+}
+
+/// One ingestion chunk, run from the alarm: returns when the alarm should fire again.
+pub async fn ingest_step(state: &State, env: &Env) -> worker::Result<Option<i64>> {
+    let sql = state.storage().sql();
+    ensure_schema(&sql)?;
+    if store::meta::<String>(&sql, "api.owner")?.is_none() || !control(&sql)?.may_ingest() {
+        return Ok(None);
+    }
+    let batch = apply::stored_batch(&sql)?.unwrap_or_default();
+    let status = batch.lifecycle();
+    if !status.as_ref().is_some_and(LifecycleStatus::is_terminal) {
+        return Ok(None);
+    }
+    let mut cursor: Cursor = match store::meta(&sql, "api.cursor")? {
+        Some(c) => c,
+        None => Cursor::new(
+            batch.output_file_id.as_deref(),
+            batch.error_file_id.as_deref(),
+        ),
+    };
+    let chunk_bytes = config::number(env, "INGEST_CHUNK_BYTES", DEFAULT_CHUNK_BYTES);
+    let Some(request) = cursor.next_request(chunk_bytes) else {
+        store::set_meta(&sql, "api.cursor", &cursor)?;
+        return Ok(None);
+    };
+    let mut http = gateway::file_content(&request.file_id)
+        .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    http.headers.push(("range".into(), request.range_header()));
+    let transport = FetchTransport::new(
+        config::text(env, "GATEWAY_URL").unwrap_or_default(),
+        config::text(env, "GATEWAY_API_KEY"),
+    );
+    let now = js_sys::Date::now() as i64;
+    let retry = Some(now + 5_000);
+    let response = match transport.send(http).await {
+        Ok(r) => r,
+        Err(e) => {
+            worker::console_warn!("batchhook: result chunk fetch failed: {}", e.message);
+            return Ok(retry);
+        }
+    };
+    let (bytes, total): (&[u8], Option<u64>) = match response.status {
+        206 => (
+            &response.body,
+            response
+                .header("content-range")
+                .and_then(content_range_total),
+        ),
+        // The server ignored the range: take our slice of the whole body.
+        200 => {
+            let start = (request.offset as usize).min(response.body.len());
+            let end = (start + request.len as usize).min(response.body.len());
+            (&response.body[start..end], Some(response.body.len() as u64))
+        }
+        416 => (&[][..], Some(request.offset)),
+        other => {
+            worker::console_warn!("batchhook: result chunk answered HTTP {other}");
+            return Ok(retry);
+        }
+    };
+    let eof = is_end_of_file(&request, bytes.len() as u64, total);
+    let chunk = cursor
+        .consume(&request, bytes, eof, None)
+        .map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let done = cursor.is_done();
+    let rows = chunk.rows;
+    let status_name = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
+    let rows_total = cursor.totals().rows;
+    txn::transaction(state, move |sql| {
+        for row in &rows {
+            insert_row(sql, row)?;
+        }
+        store::set_meta(sql, "api.cursor", &cursor)?;
+        if done {
+            store::push_event(
+                sql,
+                &EventRow {
+                    from_status: Some(status_name.clone()),
+                    to_status: status_name,
+                    source: "api".into(),
+                    at: now,
+                    reference: Some(format!("results_ingested:{rows_total}")),
+                },
+            )?;
+        }
+        Ok(())
+    })?;
+    let interval = config::number(env, "INGEST_INTERVAL_MS", 0) as i64;
+    Ok((!done).then_some(now + interval))
+}
+
+fn insert_row(sql: &SqlStorage, row: &IngestedRow) -> worker::Result<()> {
+    let r = &row.result;
+    let (outcome, code, message) = match &r.outcome {
+        Outcome::Succeeded => ("succeeded", None, None),
+        Outcome::Failed { code, message } => ("failed", code.clone(), Some(message.clone())),
+        Outcome::Missing => ("missing", None, None),
+    };
+    let usage = r.usage.as_ref();
+    store::write(
+        sql,
+        "INSERT OR IGNORE INTO api_results (kind, line, custom_id, outcome, status_code, error_code,
+           error_message, request_id, prompt_tokens, completion_tokens, total_tokens, cost_nanos)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            row.kind.as_str().into(),
+            (row.line as i64).into(),
+            r.custom_id.as_str().into(),
+            outcome.into(),
+            r.status_code.map(i64::from).into(),
+            code.into(),
+            message.into(),
+            r.request_id.clone().into(),
+            usage.map(|u| u.prompt_tokens as i64).into(),
+            usage.map(|u| u.completion_tokens as i64).into(),
+            usage.map(|u| u.total_tokens as i64).into(),
+            r.cost_nanos.map(|c| c as i64).into(),
+        ],
+    )?;
+    Ok(())
+}
+
+/// The wasm linear memory size in bytes (its high-water mark: it never shrinks).
+pub fn wasm_memory_bytes() -> u64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        core::arch::wasm32::memory_size(0) as u64 * 65_536
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0
+    }
+}
