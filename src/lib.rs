@@ -22,7 +22,7 @@ pub mod ledger;
 pub mod reconcile;
 pub mod signature;
 
-#[cfg(feature = "browser")]
+#[cfg(feature = "verifier")]
 pub mod browser;
 #[cfg(feature = "worker")]
 pub mod worker;

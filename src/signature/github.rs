@@ -58,7 +58,11 @@ mod tests {
 
     fn verifier() -> Verifier {
         // The secret holds spaces, so it cannot go through the whitespace-separated list form.
-        Verifier::new(Scheme::GitHub, [Secret::parse(Scheme::GitHub, SECRET).unwrap()]).unwrap()
+        Verifier::new(
+            Scheme::GitHub,
+            [Secret::parse(Scheme::GitHub, SECRET).unwrap()],
+        )
+        .unwrap()
     }
 
     #[wasm_bindgen_test(unsupported = test)]

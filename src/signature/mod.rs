@@ -34,6 +34,7 @@ mod encoding;
 mod error;
 mod github;
 mod secret;
+pub mod sha256;
 mod standard;
 mod stripe;
 
@@ -300,12 +301,12 @@ impl Window {
 
 /// Parses unix seconds written as 1–18 ASCII digits (no sign, no spaces), so the value fits
 /// an `i64` and the text is exactly what was signed.
-fn parse_unix_secs(text: &str) -> Option<i64> {
-    if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
+fn parse_unix_secs(text: &[u8]) -> Option<i64> {
+    if text.is_empty() || text.len() > 18 || !text.iter().all(u8::is_ascii_digit) {
         return None;
     }
     Some(
-        text.bytes()
+        text.iter()
             .fold(0i64, |acc, d| acc * 10 + i64::from(d - b'0')),
     )
 }
@@ -369,8 +370,8 @@ mod tests {
 
     #[wasm_bindgen_test(unsupported = test)]
     fn parses_only_plain_decimal_seconds() {
-        assert_eq!(parse_unix_secs("1614265330"), Some(1_614_265_330));
-        assert_eq!(parse_unix_secs("0"), Some(0));
+        assert_eq!(parse_unix_secs(b"1614265330"), Some(1_614_265_330));
+        assert_eq!(parse_unix_secs(b"0"), Some(0));
         for bad in [
             "",
             "-5",
@@ -381,7 +382,7 @@ mod tests {
             "0x10",
             "1234567890123456789",
         ] {
-            assert_eq!(parse_unix_secs(bad), None, "{bad:?}");
+            assert_eq!(parse_unix_secs(bad.as_bytes()), None, "{bad:?}");
         }
     }
 

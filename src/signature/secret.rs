@@ -1,10 +1,8 @@
 //! Signing secrets and the explicit rule that turns configured text into key bytes.
 
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
-
 use super::encoding::base64_decode;
 use super::error::{SecretProblem, SignatureError};
+use super::sha256::HmacSha256;
 use super::Scheme;
 
 /// The shortest key accepted, in bytes: the Standard Webhooks specification's floor for
@@ -98,7 +96,7 @@ impl Secret {
     }
 
     pub(crate) fn key(&self) -> Key {
-        Key(Hmac::new_from_slice(&self.key).expect("HMAC accepts keys of any length"))
+        Key(HmacSha256::new(&self.key))
     }
 }
 
@@ -106,7 +104,8 @@ fn check_text(text: &str) -> Result<(), SignatureError> {
     if text.is_empty() {
         return Err(invalid(SecretProblem::Empty));
     }
-    if text.trim() != text {
+    let edge_space = |b: Option<&u8>| b.is_some_and(u8::is_ascii_whitespace);
+    if edge_space(text.as_bytes().first()) || edge_space(text.as_bytes().last()) {
         return Err(invalid(SecretProblem::SurroundingWhitespace));
     }
     if text.starts_with("v1,") {
@@ -142,7 +141,7 @@ fn at_position(e: SignatureError, position: usize) -> SignatureError {
 /// A secret ready to MAC: HMAC-SHA256 with the key's inner and outer pads already absorbed,
 /// so each message costs only its own blocks.
 #[derive(Clone)]
-pub(crate) struct Key(Hmac<Sha256>);
+pub(crate) struct Key(HmacSha256);
 
 impl Key {
     /// HMAC-SHA256 over the concatenation of `parts`, without building the concatenation.
@@ -151,7 +150,7 @@ impl Key {
         for part in parts {
             mac.update(part);
         }
-        mac.finalize().into_bytes().into()
+        mac.finalize()
     }
 }
 

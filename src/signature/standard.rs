@@ -35,22 +35,27 @@ pub(super) fn verify<H: Headers + ?Sized>(
             expected: "a non-empty message id",
         });
     }
-    let timestamp = parse_unix_secs(timestamp_text).ok_or(SignatureError::MalformedHeader {
-        header: TIMESTAMP,
-        expected: "unix seconds as plain decimal digits",
-    })?;
+    let timestamp =
+        parse_unix_secs(timestamp_text.as_bytes()).ok_or(SignatureError::MalformedHeader {
+            header: TIMESTAMP,
+            expected: "unix seconds as plain decimal digits",
+        })?;
     window.check(timestamp)?;
 
     let mut entries = 0usize;
     let mut v1_entries = 0usize;
     let mut candidates = Vec::new();
-    for entry in signatures.split(' ').filter(|e| !e.is_empty()) {
+    for entry in signatures
+        .as_bytes()
+        .split(|&b| b == b' ')
+        .filter(|e| !e.is_empty())
+    {
         entries += 1;
-        if let Some(encoded) = entry.strip_prefix("v1,") {
+        if let Some(encoded) = entry.strip_prefix(b"v1,") {
             v1_entries += 1;
             // A v1 entry that is not base64 of 32 bytes can never match: skip it like a
             // wrong signature rather than failing the whole header.
-            if let Some(mac) = base64_decode(encoded.as_bytes())
+            if let Some(mac) = base64_decode(encoded)
                 .ok()
                 .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
             {

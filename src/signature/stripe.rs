@@ -27,15 +27,17 @@ pub(super) fn verify<H: Headers + ?Sized>(
     let mut timestamp_text = None;
     let mut v1_entries = 0usize;
     let mut candidates = Vec::new();
-    for pair in header.split(',') {
-        let (key, value) = pair.trim().split_once('=').ok_or_else(malformed)?;
+    for pair in header.as_bytes().split(|&b| b == b',') {
+        let pair = pair.trim_ascii();
+        let eq = pair.iter().position(|&b| b == b'=').ok_or_else(malformed)?;
+        let (key, value) = (&pair[..eq], &pair[eq + 1..]);
         match key {
-            "t" if timestamp_text.is_some() => return Err(malformed()),
-            "t" => timestamp_text = Some(value),
-            "v1" => {
+            b"t" if timestamp_text.is_some() => return Err(malformed()),
+            b"t" => timestamp_text = Some(value),
+            b"v1" => {
                 v1_entries += 1;
-                if let Some(mac) = hex_decode(value.as_bytes())
-                    .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+                if let Some(mac) =
+                    hex_decode(value).and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
                 {
                     candidates.push(mac);
                 }
@@ -49,7 +51,7 @@ pub(super) fn verify<H: Headers + ?Sized>(
     if v1_entries == 0 {
         return Err(SignatureError::NoSupportedSignature { header: SIGNATURE });
     }
-    let signed: [&[u8]; 3] = [timestamp_text.as_bytes(), b".", body];
+    let signed: [&[u8]; 3] = [timestamp_text, b".", body];
     if !candidates.is_empty() && any_match(keys, &signed, &candidates) {
         Ok(Verified {
             scheme: Scheme::Stripe,

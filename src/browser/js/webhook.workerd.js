@@ -1,0 +1,9 @@
+// batchhook/webhook under the `workerd` export condition (Cloudflare Workers, miniflare):
+// Workers forbid compiling wasm from bytes at runtime, so the module is imported statically
+// (bundled by wrangler as a CompiledWasm module) and instantiated synchronously here.
+import wasmModule from "./webhook_wasm_bg.wasm";
+import { initSync } from "./webhook_wasm.js";
+
+initSync({ module: wasmModule });
+
+export * from "./index.js";
