@@ -35,7 +35,7 @@ impl Headers for LineHeaders<'_> {
         let text = self.0;
         let mut start = 0;
         let mut name_end = None;
-        for (i, &b) in text.as_bytes().iter().chain(&[b'\n']).enumerate() {
+        for (i, &b) in text.as_bytes().iter().chain(b"\n").enumerate() {
             if b != b'\n' {
                 continue;
             }
