@@ -67,9 +67,8 @@ pub struct LogFilter {
 
 /// `GET /_admin/deliveries[?batch_id=…]`: every webhook request sent or dropped, in order.
 pub async fn deliveries(State(app): State<App>, Query(f): Query<LogFilter>) -> Json<Value> {
-    let st = app.lock();
-    let data: Vec<&Value> = st
-        .delivery_log
+    let log = app.delivery_log();
+    let data: Vec<&Value> = log
         .iter()
         .filter(|e| f.batch_id.as_deref().is_none_or(|id| e["batch_id"] == id))
         .collect();

@@ -186,13 +186,16 @@ fn run_rows(b: &mut BatchRecord, target: usize) {
 }
 
 fn emit_progress(app: &App, b: &mut BatchRecord, faults: &crate::faults::Faults, now_ms: i64) {
-    let step = b.progress() / PROGRESS_STEP * PROGRESS_STEP;
-    if step == 0 || step >= 100 || b.deliveries.progress_step >= step {
-        return;
-    }
-    b.deliveries.progress_step = step;
-    if webhooks::emit(app, b, faults, "batch.progress", Some(step)) {
-        b.deliveries.last_progress = Some((step, now_ms / 1000));
+    // Every step crossed is announced, however coarse the ticks, so the sequence of
+    // deliveries (and with it every seeded fault decision) replays exactly.
+    let reached = (b.progress() / PROGRESS_STEP * PROGRESS_STEP).min(100 - PROGRESS_STEP);
+    while b.deliveries.progress_step < reached {
+        let step = b.deliveries.progress_step + PROGRESS_STEP;
+        b.deliveries.progress_step = step;
+        if webhooks::subscribes(b, "batch.progress") {
+            b.deliveries.last_progress = Some((step, now_ms / 1000));
+        }
+        webhooks::emit(app, b, faults, "batch.progress", Some(step));
     }
 }
 

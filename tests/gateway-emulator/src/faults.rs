@@ -117,9 +117,11 @@ impl Faults {
                     "validating" => Some(FailAt::Validating),
                     "in_progress" | "true" => Some(FailAt::InProgress),
                     "false" | "" => None,
-                    other => return Err(format!(
+                    other => {
+                        return Err(format!(
                         "knob `fail` must be `validating`, `in_progress` or `true`, not `{other}`"
-                    )),
+                    ))
+                    }
                 }
             }
             "expire" => {

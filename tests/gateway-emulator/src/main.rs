@@ -108,8 +108,8 @@ async fn main() {
             order: Vec::new(),
             faults: Faults::default(),
             rng: Rng::new(opts.seed),
-            delivery_log: Vec::new(),
         }),
+        delivery_log: Mutex::new(Vec::new()),
     }));
     println!("listening on {base_url}");
     println!("speed {}x, seed {}", opts.speed, opts.seed);

@@ -31,12 +31,23 @@ pub struct Shared {
     pub clock: Clock,
     /// Files, batches and faults.
     pub state: Mutex<State>,
+    /// Every webhook request sent or dropped, for tests (`GET /_admin/deliveries`). Its own
+    /// lock, because drops are logged while the state lock is held.
+    pub delivery_log: Mutex<Vec<Value>>,
 }
 
 impl App {
     /// Locks the state (a poisoned lock is still usable: every update is all-or-nothing).
     pub fn lock(&self) -> MutexGuard<'_, State> {
         self.0.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Locks the delivery log (never while waiting for the state lock).
+    pub fn delivery_log(&self) -> MutexGuard<'_, Vec<Value>> {
+        self.0
+            .delivery_log
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 }
 
@@ -52,8 +63,6 @@ pub struct State {
     pub faults: Faults,
     /// Draws for API faults and ids.
     pub rng: Rng,
-    /// Every webhook request sent or dropped, for tests (`GET /_admin/deliveries`).
-    pub delivery_log: Vec<Value>,
 }
 
 /// One file.

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use batchhook::batch::Batch;
+use batchhook::event::{Event, EventType};
 use batchhook::signature::{Scheme, Secret, Signer};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -59,17 +61,18 @@ pub struct Delivery {
     pub url: String,
 }
 
-/// Records and sends `event_type` for `b` if its webhook subscribes to it; true if it does.
-pub fn emit(
-    app: &App,
-    b: &mut BatchRecord,
-    global: &Faults,
-    event_type: &str,
-    step: Option<u32>,
-) -> bool {
-    let Some(w) = &b.webhook else { return false };
-    if !w.events.iter().any(|e| e == event_type) {
-        return false;
+/// Whether `b`'s webhook subscribes to `event_type`.
+pub fn subscribes(b: &BatchRecord, event_type: &str) -> bool {
+    b.webhook
+        .as_ref()
+        .is_some_and(|w| w.events.iter().any(|e| e == event_type))
+}
+
+/// Records and sends `event_type` for `b` if its webhook subscribes to it.
+pub fn emit(app: &App, b: &mut BatchRecord, global: &Faults, event_type: &str, step: Option<u32>) {
+    let Some(w) = &b.webhook else { return };
+    if !subscribes(b, event_type) {
+        return;
     }
     let delivery_key = match step {
         Some(p) => format!("{event_type}:{p}"),
@@ -88,16 +91,15 @@ pub fn emit(
         event_type: event_type.to_string(),
         delivery_key,
         msg_id,
-        body: Bytes::from(serde_json::to_vec(&body).expect("JSON values always serialise")),
+        body: Bytes::from(body),
         url: w.url.clone(),
     };
     b.touch();
     if b.effective_faults(global).reorder() {
         b.deliveries.held.push(d);
-        return true;
+        return;
     }
     dispatch(app, b, global, vec![d]);
-    true
 }
 
 /// Sends the deliveries the `reorder` fault held back, newest first.
@@ -109,30 +111,15 @@ pub fn flush_held(app: &App, b: &mut BatchRecord, global: &Faults) {
     }
 }
 
-/// The webhook event body (recipe §5): the job id and kind, lifecycle status, sanitised
-/// webhook configuration with delivery summary and recent attempts, and whether signing is on.
-fn payload(b: &BatchRecord, base_url: &str, event_type: &str, msg_id: &str, now: i64) -> Value {
-    let batch = render::batch_json(b, base_url);
-    json!({
-        "id": format!("evt_{}", msg_id.trim_start_matches("msg_")),
-        "object": "event",
-        "type": event_type,
-        "created_at": now,
-        "data": {
-            "id": b.id,
-            "object": "batch",
-            "job_kind": "batch",
-            "status": batch["status"],
-            "lifecycle_status": batch["lifecycle_status"],
-            "progress": batch["progress"],
-            "request_counts": batch["request_counts"],
-            "output_file_id": batch["output_file_id"],
-            "error_file_id": batch["error_file_id"],
-            "signing_enabled": b.webhook.as_ref().is_some_and(|w| w.secret.is_some()),
-            "webhook": batch["webhook"],
-            "batch": batch,
-        },
-    })
+/// The webhook event body: the core's full event (`batchhook::event::Event::for_batch`, recipe
+/// §5) built from the batch object as `GET /v1/batches/{id}` would return it right now.
+fn payload(b: &BatchRecord, base_url: &str, event_type: &str, msg_id: &str, now: i64) -> Vec<u8> {
+    let object = render::batch_json(b, base_url);
+    let batch = Batch::from_value(object).expect("the emulator renders a JSON object");
+    let event_id = format!("evt_{}", msg_id.trim_start_matches("msg_"));
+    Event::for_batch(&event_id, EventType::new(event_type), now, &batch)
+        .to_json()
+        .into_bytes()
 }
 
 /// Drops (per the `drop_rate` fault) or queues deliveries on the batch's ordered sender.
@@ -296,9 +283,9 @@ fn log(app: &App, d: &Delivery, mut entry: Value) {
     entry["webhook_id"] = d.msg_id.clone().into();
     entry["event_type"] = d.event_type.clone().into();
     entry["delivery_key"] = d.delivery_key.clone().into();
-    let mut st = app.lock();
-    entry["seq"] = st.delivery_log.len().into();
-    st.delivery_log.push(entry);
+    let mut log = app.delivery_log();
+    entry["seq"] = log.len().into();
+    log.push(entry);
 }
 
 /// POSTs `body` to a plain-http URL; `(status, body preview)` or why it failed.
