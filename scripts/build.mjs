@@ -17,6 +17,7 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   readFileSync,
@@ -213,6 +214,20 @@ async function buildEntry(name, { explicit, simd, force }) {
   return [join(outDir, "index_bg.wasm"), join(outDir, "index.js")];
 }
 
+/** The page (www/, the Worker's static assets) imports the package from www/pkg/: a copy of
+ * dist/client and dist/webhook side by side, so the client's `../webhook/index.js` re-export
+ * resolves the same way as in the npm package. The copy is git-ignored. */
+function copyPackageIntoPage() {
+  for (const name of ["client", "webhook"]) {
+    const from = join(root, "dist", name);
+    if (!existsSync(join(from, "index.js"))) continue;
+    const to = join(root, "www", "pkg", name);
+    rmSync(to, { recursive: true, force: true });
+    mkdirSync(to, { recursive: true });
+    cpSync(from, to, { recursive: true });
+  }
+}
+
 async function main() {
   const args = process.argv.slice(2);
   const unknown = args.filter((a) => !a.startsWith("--") && !(a in ENTRIES));
@@ -236,6 +251,7 @@ async function main() {
       failed.push(name);
     }
   }
+  copyPackageIntoPage();
   if (produced.length > 0) {
     console.log("build: sizes");
     for (const path of produced) console.log(`  ${sizeLine(path)}`);

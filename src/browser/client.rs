@@ -74,6 +74,9 @@ impl Inner {
         Ok(request)
     }
 
+    /// Sends a request built by the core and returns the answer's JSON as the server wrote it
+    /// (unknown fields included), or the core's classified error. Every method goes through
+    /// here, so the send-and-check code exists once in the wasm.
     async fn send_json(&self, request: Request) -> Result<JsValue, ClientError> {
         let response = self
             .transport
@@ -95,13 +98,8 @@ impl Inner {
     }
 
     async fn batch_action(&self, id: &str, suffix: &str) -> Result<JsValue, ClientError> {
-        let request = self.batch_request(Method::Post, id, suffix)?;
-        let response = self
-            .transport
-            .send(request)
+        self.send_json(self.batch_request(Method::Post, id, suffix)?)
             .await
-            .map_err(gateway::GatewayError::from)?;
-        Ok(to_js(&gateway::parse_batch(&response)?))
     }
 
     /// Result rows from the worker's `/results`, or, where that route does not exist (a plain
@@ -269,17 +267,13 @@ impl BatchClientCore {
             }
             // A boundary that happens to occur in the file is refused by the core: draw again.
             let mut attempt = 0;
-            let file = loop {
-                match inner
-                    .gateway()
-                    .upload_file(&filename, &content, &boundary())
-                    .await
-                {
+            let request = loop {
+                match gateway::upload_file(&filename, &content, &boundary()) {
                     Err(gateway::GatewayError::InvalidArgument(_)) if attempt < 3 => attempt += 1,
                     other => break other?,
                 }
             };
-            Ok(to_js(&file))
+            inner.send_json(request).await
         })
     }
 
@@ -308,7 +302,7 @@ impl BatchClientCore {
                 create.metadata = Some(options.metadata);
             }
             let key = Some(idempotency_key.as_str()).filter(|k| !k.is_empty());
-            Ok(to_js(&inner.gateway().create_batch(&create, key).await?))
+            inner.send_json(gateway::create_batch(&create, key)?).await
         })
     }
 
@@ -316,7 +310,7 @@ impl BatchClientCore {
     #[wasm_bindgen(js_name = getBatch)]
     pub fn get_batch(&self, id: String) -> Promise {
         let inner = self.inner.clone();
-        promise(async move { Ok(to_js(&inner.gateway().get_batch(&id).await?)) })
+        promise(async move { inner.send_json(gateway::get_batch(&id)?).await })
     }
 
     /// One page of the list; `status` is comma-separated statuses or aliases.
@@ -341,7 +335,7 @@ impl BatchClientCore {
             }
             let query =
                 ListQuery::parse(&raw.join("&")).map_err(|e| invalid_argument(e.to_string()))?;
-            Ok(to_js(&inner.gateway().list_batches(&query).await?))
+            inner.send_json(gateway::list_batches(&query)).await
         })
     }
 
@@ -349,7 +343,7 @@ impl BatchClientCore {
     #[wasm_bindgen(js_name = cancelBatch)]
     pub fn cancel_batch(&self, id: String) -> Promise {
         let inner = self.inner.clone();
-        promise(async move { Ok(to_js(&inner.gateway().cancel_batch(&id).await?)) })
+        promise(async move { inner.send_json(gateway::cancel_batch(&id)?).await })
     }
 
     /// Pauses batchhook's polling and fan-out of the batch (worker API).
@@ -506,11 +500,12 @@ pub fn is_terminal_status(status: &str) -> bool {
     LifecycleStatus::parse(status).is_terminal()
 }
 
-/// The normalised view of a job in any accepted shape (JSON text): status, counts, progress
-/// fraction, tokens, cost, error message.
+/// The normalised view of a batch (JSON text): status, counts, progress fraction, tokens,
+/// cost, error message. Only the gateway/worker batch shape: the other services' shapes never
+/// reach a browser client, and their parsers would only add weight.
 #[wasm_bindgen(js_name = jobView)]
 pub fn job_view(json: &str) -> Result<JsValue, JsValue> {
-    JobView::from_json(json.as_bytes())
-        .map(|view| to_js(&view))
+    Batch::from_json(json.as_bytes())
+        .map(|batch| to_js(&JobView::from_batch(&batch)))
         .map_err(|e| invalid_argument(e.to_string()).into())
 }

@@ -1,12 +1,12 @@
 //! The browser's [`Transport`]: moves the core's plain-data requests over `fetch` with gloo-net.
 //!
-//! gloo-net builds the `Request` and reads the `Response`. It sends through the global `fetch`,
-//! so when the caller passed their own `fetch` (a test double, a proxy, a fetch with cookies or
-//! a retry policy) the built `Request` is handed to that function instead, as
-//! `fetch(request)`, and whatever `Response` it resolves to is read the same way.
+//! web-sys builds the `Request`, gloo-net sends it and reads the `Response`. gloo-net sends
+//! through the global `fetch`, so when the caller passed their own `fetch` (a test double, a
+//! proxy, a fetch with cookies or a retry policy) the built `Request` is handed to that function
+//! instead, as `fetch(request)`, and whatever `Response` it resolves to is read the same way.
 
 use crate::gateway::{Method, Request, Response, Transport, TransportError};
-use gloo_net::http::{Method as HttpMethod, RequestBuilder, Response as GlooResponse};
+use gloo_net::http::Response as GlooResponse;
 use js_sys::{Function, Promise, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -56,28 +56,29 @@ impl FetchTransport {
         &self.token
     }
 
+    /// The `Request` for fetch. Built with web-sys directly: gloo-net's builder re-joins the
+    /// query string and leaves a stray `&` when the path already carries one.
     fn build(&self, request: &Request) -> Result<web_sys::Request, TransportError> {
-        let method = match request.method {
-            Method::Get => HttpMethod::GET,
-            Method::Post => HttpMethod::POST,
-        };
-        let mut builder = RequestBuilder::new(&request.url(&self.base_url))
-            .method(method)
-            .abort_signal(self.signal.as_ref());
+        let failed = |e: JsValue| js_message("could not build the request", &e);
+        let headers = web_sys::Headers::new().map_err(failed)?;
         for (name, value) in &request.headers {
-            builder = builder.header(name, value);
+            headers.append(name, value).map_err(failed)?;
         }
         if !self.token.is_empty() {
-            builder = builder.header("authorization", &format!("Bearer {}", self.token));
+            headers
+                .append("authorization", &format!("Bearer {}", self.token))
+                .map_err(failed)?;
         }
-        let built = if request.body.is_empty() && request.method == Method::Get {
-            builder.build()
-        } else {
-            builder.body(Uint8Array::from(request.body.as_slice()))
-        };
-        built.map(Into::into).map_err(|e| TransportError {
-            message: format!("could not build the request: {e}"),
-        })
+        let init = web_sys::RequestInit::new();
+        init.set_method(request.method.as_str());
+        init.set_headers(&headers);
+        if !request.body.is_empty() || request.method != Method::Get {
+            init.set_body(&Uint8Array::from(request.body.as_slice()));
+        }
+        if let Some(signal) = &self.signal {
+            init.set_signal(Some(signal));
+        }
+        web_sys::Request::new_with_str_and_init(&request.url(&self.base_url), &init).map_err(failed)
     }
 
     async fn send_raw(&self, request: web_sys::Request) -> Result<GlooResponse, TransportError> {
