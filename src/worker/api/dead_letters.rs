@@ -18,6 +18,31 @@ use worker::{Env, Method, Request, Response};
 
 type Answer = Result<Response, V1Error>;
 
+/// The stored body with `data.id` set to the operator's chosen batch, so the ledger routes and
+/// applies it like a delivery that named the batch; everything else is kept.
+fn route_to(body: &[u8], batch_id: &str) -> Result<Vec<u8>, V1Error> {
+    let mut event: Value = serde_json::from_slice(body).map_err(|e| {
+        V1Error::ConflictOther(
+            "not_replayable",
+            format!("the stored body is not JSON: {e}"),
+        )
+    })?;
+    let Some(object) = event.as_object_mut() else {
+        return Err(V1Error::ConflictOther(
+            "not_replayable",
+            "the stored body is not a JSON object".into(),
+        ));
+    };
+    let data = object.entry("data").or_insert_with(|| json!({}));
+    match data.as_object_mut() {
+        Some(data) => {
+            data.insert("id".into(), json!(batch_id));
+        }
+        None => *data = json!({"id": batch_id}),
+    }
+    serde_json::to_vec(&event).map_err(|e| V1Error::Unavailable(e.to_string()))
+}
+
 fn require_operator(env: &Env, workspace: &Workspace) -> Result<(), V1Error> {
     if super::primary_workspace(env).as_deref() == Some(workspace.as_str()) {
         Ok(())
@@ -75,9 +100,9 @@ pub async fn replay(mut req: Request, env: &Env, workspace: &Workspace, seq: &st
     let named = Event::from_json(&body)
         .ok()
         .and_then(|e| e.batch_id().map(str::to_owned));
-    let batch_id = match (asked["batch_id"].as_str(), named) {
-        (Some(id), _) => id.to_owned(),
-        (None, Some(id)) => id,
+    let (batch_id, body) = match (asked["batch_id"].as_str(), named) {
+        (Some(id), _) => (id.to_owned(), route_to(&body, id)?),
+        (None, Some(id)) => (id, body),
         (None, None) => {
             return Err(V1Error::Invalid(
                 "unroutable",

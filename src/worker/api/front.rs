@@ -235,10 +235,10 @@ async fn create(mut req: Request, env: &Env, workspace: &Workspace) -> Answer {
         match decision["decision"].as_str() {
             Some("replay") => {
                 let id = decision["batch_id"].as_str().unwrap_or_default().to_owned();
-                let mut resp =
+                let resp =
                     ledger_call(env, &id, Method::Get, "/api/public", workspace, None, &[]).await?;
-                resp.headers_mut().set("idempotent-replayed", "true")?;
-                return Ok(resp);
+                let replayed = [("idempotent-replayed".to_owned(), "true".to_owned())];
+                return Ok(super::with_headers(resp, &replayed).await?);
             }
             Some("in_flight") => {
                 return Err(V1Error::ConflictOther(

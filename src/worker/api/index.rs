@@ -26,6 +26,9 @@ use worker::{Method, Request, Response, SqlStorage, SqlStorageValue};
 
 type Answer = Result<Response, V1Error>;
 
+/// Above every stored sequence, and exactly representable as a JavaScript number.
+const MAX_SAFE_SEQ: i64 = (1 << 53) - 1;
+
 const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS api_listing (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     id TEXT NOT NULL UNIQUE,
@@ -216,7 +219,7 @@ fn reserve(sql: &SqlStorage, key: &str, fingerprint: &str, now: i64) -> Answer {
 fn list(sql: &SqlStorage, workspace: &str, query: &ListQuery) -> Result<Value, V1Error> {
     let plan = plan(query);
     let (below, found) = match &plan.after {
-        None => (i64::MAX, true),
+        None => (MAX_SAFE_SEQ, true),
         Some(after) => {
             #[derive(Deserialize)]
             struct Seq {
@@ -228,7 +231,7 @@ fn list(sql: &SqlStorage, workspace: &str, query: &ListQuery) -> Result<Value, V
                 vec![workspace.into(), after.as_str().into()],
             )? {
                 Some(row) => (row.seq, true),
-                None => (i64::MIN, false),
+                None => (0, false),
             }
         }
     };

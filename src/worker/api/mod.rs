@@ -66,17 +66,34 @@ pub async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         Ok(workspace) => front::dispatch(req, env, &workspace).await,
         Err(err) => Err(err),
     };
-    let mut response = match answer {
+    let response = match answer {
         Ok(response) => response,
         Err(err) => err.into_response()?,
     };
-    if !websocket {
-        let headers = response.headers_mut();
-        for (name, value) in &cors {
-            headers.set(name, value)?;
-        }
+    if websocket || cors.is_empty() {
+        return Ok(response);
     }
-    Ok(response)
+    with_headers(response, &cors).await
+}
+
+/// The same response with `extra` headers added (Durable Object answers have immutable
+/// headers, so the response is rebuilt).
+pub async fn with_headers(
+    mut response: Response,
+    extra: &[(String, String)],
+) -> worker::Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in response.headers().entries() {
+        headers.set(&name, &value)?;
+    }
+    for (name, value) in extra {
+        headers.set(name, value)?;
+    }
+    let status = response.status_code();
+    let body = response.bytes().await?;
+    Ok(Response::from_bytes(body)?
+        .with_status(status)
+        .with_headers(headers))
 }
 
 /// The caller's workspace from `Authorization: Bearer …`, or from the WebSocket subprotocol
