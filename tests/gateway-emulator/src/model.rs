@@ -275,3 +275,46 @@ mod tests {
             .contains("batch_expired"));
     }
 }
+
+#[cfg(test)]
+mod core_join_tests {
+    use super::*;
+    use batchhook::jsonl::{Price, Results};
+
+    #[test]
+    fn the_core_reads_the_files_back_with_the_same_counts_and_usage() {
+        let lines: Vec<String> = (0..20)
+            .map(|i| {
+                let content = if i % 7 == 3 { "FAIL_ROW" } else { "hello" };
+                format!(
+                    r#"{{"custom_id":"r{i}","method":"POST","url":"/v1/chat/completions","body":{{"model":"m","messages":[{{"role":"user","content":"{content} {i}"}}]}}}}"#
+                )
+            })
+            .collect();
+        let rows: Vec<InputRow> = lines
+            .iter()
+            .map(|l| InputRow::from_line(l.as_bytes()).unwrap())
+            .collect();
+        let (out, err) = build_files("batch_x", &rows, 15, Some(Unrun::Expired), 0);
+        let price = Price {
+            prompt_usd_per_million: INPUT_NANOS_PER_TOKEN as f64 / 1000.0,
+            completion_usd_per_million: OUTPUT_NANOS_PER_TOKEN as f64 / 1000.0,
+        };
+        let mut results = Results::new(Some(price));
+        for (i, r) in rows.iter().enumerate() {
+            results.expect(&r.custom_id, i as u64 + 1);
+        }
+        results.feed_output(&out.unwrap());
+        results.feed_errors(&err.unwrap());
+        let summary = results.finish();
+        let mut usage = Usage::default();
+        rows[..15].iter().for_each(|r| usage.add(r));
+        let failed_run = rows[..15].iter().filter(|r| r.fails).count() as u64;
+        assert_eq!(summary.succeeded, 15 - failed_run);
+        assert_eq!(summary.failed, failed_run + 5);
+        assert_eq!((summary.missing, summary.malformed_count), (0, 0));
+        assert_eq!(summary.usage.prompt_tokens, usage.input_tokens);
+        assert_eq!(summary.usage.completion_tokens, usage.output_tokens);
+        assert_eq!(summary.cost_nanos, Some(usage.cost_nanos()));
+    }
+}

@@ -23,6 +23,7 @@ pub fn batch_json(b: &BatchRecord, base_url: &str) -> Value {
     let ws_base = base_url.replacen("http://", "ws://", 1);
     json!({
         "id": b.id,
+        "native_batch_id": format!("emu_{}", b.id.trim_start_matches("batch_")),
         "object": "batch",
         "endpoint": b.endpoint,
         "errors": b.errors,
@@ -185,4 +186,122 @@ fn pricing_lines(b: &BatchRecord) -> Value {
             "total_nanos": b.usage.output_tokens * OUTPUT_NANOS_PER_TOKEN,
         },
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::Faults;
+    use crate::model::InputRow;
+    use crate::rng::Rng;
+    use crate::state::{Deliveries, Plan, WebhookConfig};
+    use batchhook::batch::Batch;
+    use std::sync::Arc;
+
+    fn record(status: Status) -> BatchRecord {
+        let line = br#"{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"m"}}"#;
+        let mut deliveries = Deliveries::default();
+        deliveries.attempts.push(Attempt {
+            id: "whatt_1".into(),
+            delivery_key: "batch.completed".into(),
+            event_type: "batch.completed".into(),
+            attempt_number: 1,
+            max_attempts: 6,
+            tried_at: 1_700_000_000,
+            delivered_at: None,
+            next_retry_at: Some(1_700_000_005),
+            response_status: Some(500),
+            error_message: Some("the receiver answered HTTP 500".into()),
+            response_body_preview: Some("oops".into()),
+        });
+        deliveries
+            .pending
+            .insert("batch.completed".into(), 1_700_000_005);
+        BatchRecord {
+            id: "batch_1".into(),
+            input_file_id: "file-1".into(),
+            endpoint: "/v1/chat/completions".into(),
+            completion_window: "24h".into(),
+            metadata: Default::default(),
+            webhook: Some(WebhookConfig {
+                url: "http://127.0.0.1:1/hook".into(),
+                events: vec!["batch.completed".into()],
+                secret: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
+            }),
+            rows: Arc::new(vec![InputRow::from_line(line).unwrap()]),
+            faults: Faults::default(),
+            plan: Plan {
+                start_at_ms: 0,
+                run_ms: 0,
+                fail: None,
+                stall_until_expiry: false,
+            },
+            status,
+            created_at: 1_700_000_000,
+            in_progress_at: Some(1_700_000_002),
+            finalizing_at: None,
+            completed_at: None,
+            failed_at: None,
+            expired_at: None,
+            cancelling_at: None,
+            cancelled_at: None,
+            expires_at: 1_700_086_400,
+            processed: 0,
+            completed: 0,
+            failed: 0,
+            usage: Default::default(),
+            output_file_id: None,
+            error_file_id: None,
+            errors: None,
+            request_id: "req_1".into(),
+            session_id: "sess_1".into(),
+            deliveries,
+            rng: Rng::new(1),
+            version: tokio::sync::watch::channel(0).0,
+        }
+    }
+
+    /// Every non-null field lands in a field the core models (nothing in `extra`), so the
+    /// emulator and the core agree on names and types.
+    #[test]
+    fn the_core_batch_model_knows_every_field_the_emulator_renders() {
+        let json = batch_json(&record(Status::InProgress), "http://127.0.0.1:9");
+        let batch = Batch::from_value(json.clone()).unwrap();
+        let unknown: Vec<_> = batch.extra.iter().filter(|(_, v)| !v.is_null()).collect();
+        assert!(unknown.is_empty(), "not modelled by the core: {unknown:?}");
+        let non_null = |m: &serde_json::Map<String, Value>| m.values().all(Value::is_null);
+        let webhook = batch.webhook.as_ref().unwrap();
+        assert!(non_null(&webhook.extra), "{:?}", webhook.extra);
+        let delivery = webhook.delivery.as_ref().unwrap();
+        assert!(non_null(&delivery.extra), "{:?}", delivery.extra);
+        let attempt = &webhook.attempts.as_ref().unwrap()[0];
+        assert!(non_null(&attempt.extra), "{:?}", attempt.extra);
+        let billing = batch.billing.as_ref().unwrap();
+        assert!(non_null(&billing.extra), "{:?}", billing.extra);
+        assert_eq!(
+            batch.lifecycle(),
+            Some(batchhook::batch::LifecycleStatus::InProgress)
+        );
+        assert!(batch.cancel_url.is_some());
+    }
+
+    #[test]
+    fn the_secret_never_appears_in_the_object() {
+        let json = batch_json(&record(Status::Completed), "http://127.0.0.1:9").to_string();
+        assert!(!json.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+        assert!(json.contains("\"has_secret\":true"));
+    }
+
+    #[test]
+    fn cancel_url_is_offered_only_while_cancellable() {
+        for (status, offered) in [
+            (Status::Validating, true),
+            (Status::Finalizing, true),
+            (Status::Cancelling, false),
+            (Status::Completed, false),
+        ] {
+            let json = batch_json(&record(status), "http://127.0.0.1:9");
+            assert_eq!(json["cancel_url"].is_string(), offered, "{status:?}");
+        }
+    }
 }
