@@ -11,6 +11,7 @@
 //!   expired), plus our two extra states `paused` and `cancelling`; ASCII case-insensitive,
 //!   empty items skipped. Anything else is an error naming the accepted values.
 //! - `after`: a cursor, the id of the last item of the previous page.
+//! - `status[]` is read like `status` (the form some HTTP clients send for arrays).
 //! - Other parameters are ignored, so a newer client's extras do not break old servers.
 
 use serde::{Deserialize, Serialize};
@@ -324,11 +325,17 @@ impl ListItem for Batch {
 ///
 /// The cursor is located in the whole slice, not only among matching items, so a page boundary
 /// stays valid when the cursor item's status changed since the previous page (it no longer
-/// passes the filter). A cursor that names no item is an error.
+/// passes the filter). A cursor that names no item is an error, and so is a `limit` outside
+/// 1..=100 (possible only for a query built in code, since [`ListQuery::parse`] refuses it).
 pub fn page<T: ListItem + Clone>(
     sorted: &[T],
     query: &ListQuery,
 ) -> Result<ListPage<T>, ListQueryError> {
+    if !(1..=ListQuery::MAX_LIMIT).contains(&query.limit) {
+        return Err(ListQueryError::LimitOutOfRange {
+            value: query.limit.to_string(),
+        });
+    }
     let start = match &query.after {
         None => 0,
         Some(after) => {
@@ -406,6 +413,16 @@ mod tests {
             }
         );
         assert!(err.to_string().contains("in_progress|running|processing"));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn refuses_to_page_with_a_limit_built_out_of_range() {
+        let query = ListQuery {
+            limit: 0,
+            ..ListQuery::default()
+        };
+        let err = page::<Batch>(&[], &query).unwrap_err();
+        assert_eq!(err.code(), "invalid_limit");
     }
 
     #[wasm_bindgen_test(unsupported = test)]

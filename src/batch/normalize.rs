@@ -195,7 +195,8 @@ impl JobView {
     }
 
     /// The view of an AI Stats batch. Progress: request counts if their total is non-zero, else
-    /// `progress` read as a percentage, else 1.0 for a completed batch.
+    /// `progress` read as a percentage, else 1.0 for a completed batch. Cost: `billing.cost_nanos`,
+    /// else `total_nanos` (in `billing.currency`), else `cost_usd` converted to USD nanos.
     pub fn from_batch(batch: &Batch) -> JobView {
         let status = batch.lifecycle();
         let counts = batch.request_counts.as_ref();
@@ -211,10 +212,21 @@ impl JobView {
         let usage = batch.usage.as_ref();
         let billing = batch.billing.as_ref();
         let cost = billing.and_then(|b| {
-            b.cost_nanos.or(b.total_nanos).map(|nanos| Cost {
-                nanos,
-                currency: b.currency.clone(),
-            })
+            let from_usd = || {
+                let usd = b.cost_usd.as_ref()?.as_f64()?;
+                let nanos = (usd * 1e9).round();
+                (nanos.is_finite() && nanos.abs() < i64::MAX as f64).then_some(nanos as i64)
+            };
+            match b.cost_nanos.or(b.total_nanos) {
+                Some(nanos) => Some(Cost {
+                    nanos,
+                    currency: b.currency.clone(),
+                }),
+                None => from_usd().map(|nanos| Cost {
+                    nanos,
+                    currency: Some("USD".to_owned()),
+                }),
+            }
         });
         let error_message = batch
             .errors
@@ -362,6 +374,19 @@ mod tests {
         assert_eq!(empty.status, None);
         assert_eq!(empty.progress, None);
         assert_eq!(empty.counts, JobCounts::default());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn falls_back_to_the_cost_in_dollars() {
+        let batch = view(r#"{"billing":{"cost_usd":0.25}}"#);
+        assert_eq!(
+            batch.cost,
+            Some(Cost {
+                nanos: 250_000_000,
+                currency: Some("USD".into())
+            })
+        );
+        assert_eq!(view(r#"{"billing":{"cost_usd":1e300}}"#).cost, None);
     }
 
     #[wasm_bindgen_test(unsupported = test)]

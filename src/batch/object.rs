@@ -24,6 +24,8 @@ tolerant_struct! {
         object: String = "object",
         /// The endpoint every request line targets, e.g. `/v1/chat/completions`.
         endpoint: String = "endpoint",
+        /// The model, when the provider reports one per batch (OpenAI does).
+        model: String = "model",
         /// Batch-level errors (e.g. input validation failures).
         errors: BatchErrors = "errors",
         /// The uploaded JSONL input file.
