@@ -62,6 +62,10 @@ fn rejects_an_empty_cursor() {
 #[test]
 fn rejects_malformed_percent_encoding() {
     assert!(matches!(
+        err("after=%+1"),
+        ListQueryError::BadEncoding { .. }
+    ));
+    assert!(matches!(
         err("status=%ZZ"),
         ListQueryError::BadEncoding { .. }
     ));

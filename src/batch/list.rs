@@ -255,6 +255,9 @@ fn percent_decode(raw: &str) -> Option<String> {
             b'+' => out.push(b' '),
             b'%' => {
                 let hex = bytes.get(i + 1..i + 3)?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return None;
+                }
                 let text = core::str::from_utf8(hex).ok()?;
                 out.push(u8::from_str_radix(text, 16).ok()?);
                 i += 2;
