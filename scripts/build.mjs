@@ -6,13 +6,14 @@
 // With no entry named, all three are built; an npm entry whose handwritten wrapper
 // (src/browser/js/<entry>.js) does not exist yet is skipped with a note. Naming an entry makes
 // a missing wrapper an error. `--simd` (or BATCHHOOK_WASM_SIMD=1) compiles with simd128.
-// `--force` redoes the wasm-bindgen/wasm-opt steps even when their input did not change.
+// `--force` redoes every step even when its inputs did not change.
 //
 // Per entry: cargo (scripts/wasm-cargo.sh, release) → wasm-bindgen → wasm-opt; then for the
 // Worker, esbuild bundles worker/shim.mjs with the wasm-bindgen glue, and for npm entries the
-// handwritten wrapper is copied next to the glue as index.js/index.d.ts. The wasm-bindgen and
-// wasm-opt steps are skipped when the cargo output, the flags and the tool versions are the
-// same as last time (a stamp in target/wasm-stamps/).
+// handwritten wrapper files are copied next to the glue (see copyWrapper). Cargo is skipped when
+// the sources, manifests, toolchain and flags are those of the last build of that entry, and
+// wasm-bindgen/wasm-opt when the cargo output, flags and tool versions are (stamps in
+// target/wasm-stamps/).
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
@@ -20,6 +21,7 @@ import {
   cpSync,
   existsSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
@@ -117,15 +119,45 @@ function writeAtomic(path, data) {
   renameSync(tmp, path);
 }
 
-async function cargoBuild(name, entry, simd) {
+/** Hash of everything the crate's wasm is compiled from: sources, manifests, toolchain, flags. */
+function cargoInputKey(entry, simd) {
+  const hash = createHash("sha256");
+  const files = (dir) =>
+    readdirSync(join(root, dir), { withFileTypes: true, recursive: true })
+      .filter((d) => d.isFile())
+      .map((d) => join(d.parentPath ?? d.path, d.name));
+  for (const file of [...files("src"), join(root, "Cargo.toml"), join(root, "Cargo.lock")].sort()) {
+    hash.update(rel(file)).update(readFileSync(file));
+  }
+  hash.update(JSON.stringify({
+    feature: entry.feature,
+    simd,
+    path: output("bash", ["scripts/wasm-cargo.sh", "--which"]),
+    rustc: [output("rustc", ["--version"]), output("/usr/bin/rustc", ["--version"])],
+    env: Object.entries(process.env).filter(([k]) => /^(CARGO_|RUSTFLAGS|RUSTC)/.test(k)).sort(),
+  }));
+  return hash.digest("hex");
+}
+
+async function cargoBuild(name, entry, { simd, force }) {
+  const label = `${name}: cargo (feature ${entry.feature}${simd ? ", simd128" : ""})`;
+  // Features share one output file name: each entry keeps its own copy after its cargo run.
+  const kept = join(root, "target/wasm-stamps", `${name}${simd ? "-simd" : ""}.cargo.wasm`);
+  const stamp = `${kept}.key`;
+  const key = cargoInputKey(entry, simd);
+  // Cargo would recompile the crate here even with nothing changed (another feature set
+  // overwrote its output), so skip it when the inputs are those of the kept copy.
+  if (!force && existsSync(kept) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) {
+    console.log(`build: ${label} skipped (sources unchanged)`);
+    return kept;
+  }
   const env = { ...process.env, BATCHHOOK_WASM_SIMD: simd ? "1" : "0" };
-  await timed(`${name}: cargo (feature ${entry.feature}${simd ? ", simd128" : ""})`, () =>
+  await timed(label, () =>
     run("bash", ["scripts/wasm-cargo.sh", "build", "--release", "--lib", "--features", entry.feature], { env }),
   );
   const wasm = join(root, simd ? "target/wasm-simd" : "target/wasm", "wasm32-unknown-unknown/release/batchhook.wasm");
-  // Features share one output file name: keep this entry's copy before the next cargo run.
-  const kept = join(root, "target/wasm-stamps", `${name}${simd ? "-simd" : ""}.cargo.wasm`);
   writeAtomic(kept, readFileSync(wasm));
+  writeAtomic(stamp, key);
   return kept;
 }
 
@@ -186,6 +218,24 @@ async function bundleWorker(glueDir, outDir) {
   writeAtomic(join(outDir, "index_bg.wasm"), readFileSync(join(glueDir, "index_bg.wasm")));
 }
 
+/**
+ * Copies the handwritten wrapper files of an npm entry next to its wasm-bindgen output:
+ * `<entry>.js` and `<entry>.d.ts` become `index.js`/`index.d.ts`, and a variant
+ * `<entry>.<variant>.js` (e.g. `webhook.workerd.js`, for an export condition) `<variant>.js`.
+ */
+function copyWrapper(wrapper, outDir) {
+  const dir = join(root, "src/browser/js");
+  const copied = [];
+  for (const file of readdirSync(dir).sort()) {
+    if (!file.startsWith(`${wrapper}.`)) continue;
+    const rest = file.slice(wrapper.length + 1);
+    const target = rest === "js" || rest === "d.ts" ? `index.${rest}` : rest;
+    copyFileSync(join(dir, file), join(outDir, target));
+    if (target.endsWith(".js")) copied.push(join(outDir, target));
+  }
+  return copied;
+}
+
 async function buildEntry(name, { explicit, simd, force }) {
   const entry = ENTRIES[name];
   const outDir = join(root, entry.outDir);
@@ -200,13 +250,10 @@ async function buildEntry(name, { explicit, simd, force }) {
       return [];
     }
   }
-  const cargoWasm = await cargoBuild(name, entry, simd);
+  const cargoWasm = await cargoBuild(name, entry, { simd, force });
   if (entry.wrapper) {
     const wasmOut = await bindAndOptimize(name, entry, cargoWasm, outDir, force);
-    for (const ext of ["js", "d.ts"]) {
-      copyFileSync(join(root, "src/browser/js", `${entry.wrapper}.${ext}`), join(outDir, `index.${ext}`));
-    }
-    return [wasmOut, join(outDir, "index.js")];
+    return [wasmOut, ...copyWrapper(entry.wrapper, outDir)];
   }
   const glueDir = join(root, "target/wasm-stamps", `${name}-glue`);
   await bindAndOptimize(name, entry, cargoWasm, glueDir, force);
