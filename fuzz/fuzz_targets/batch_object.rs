@@ -13,7 +13,11 @@ fuzz_target!(|data: &[u8]| {
     let written = batch.to_json();
     let again = Batch::from_json(written.as_bytes()).expect("written batch must parse");
     assert_eq!(again, batch, "round trip changed the batch");
-    assert_eq!(again.to_json(), written, "second write differs from the first");
+    assert_eq!(
+        again.to_json(),
+        written,
+        "second write differs from the first"
+    );
     let _ = batch.lifecycle();
     let _ = JobView::from_batch(&batch);
     let _ = page(std::slice::from_ref(&batch), &ListQuery::default());

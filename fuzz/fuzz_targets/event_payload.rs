@@ -9,7 +9,10 @@ fuzz_target!(|data: &[u8]| {
     let Ok(event) = Event::from_json(data) else {
         return;
     };
-    assert!(event.batch_id().is_some(), "accepted an event without a batch id");
+    assert!(
+        event.batch_id().is_some(),
+        "accepted an event without a batch id"
+    );
     let _ = event.claim();
     let _ = event.batch();
     let _ = event.delivery_summary();

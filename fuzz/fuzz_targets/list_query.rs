@@ -14,7 +14,11 @@ fuzz_target!(|data: &[u8]| {
     };
     assert!((1..=ListQuery::MAX_LIMIT).contains(&query.limit));
     let built = query.to_query_string();
-    assert_eq!(ListQuery::parse(&built).as_ref(), Ok(&query), "built {built:?}");
+    assert_eq!(
+        ListQuery::parse(&built).as_ref(),
+        Ok(&query),
+        "built {built:?}"
+    );
     let items: Vec<Batch> = ["queued", "running", "completed", "canceled", "mystery"]
         .iter()
         .enumerate()
