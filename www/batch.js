@@ -343,7 +343,7 @@ function deliveriesText(delivered, attempts, pending) {
 function signalsOf(batch) {
   const b = block(batch);
   const s = b.signals ?? b.monitoring ?? {};
-  const delivery = { ...(batch.webhook?.delivery ?? {}), ...(s.delivery ?? {}) };
+  const delivery = { ...(batch.webhook?.delivery ?? {}), ...(s.gateway_delivery ?? {}), ...(s.delivery ?? {}) };
   const pick = (...keys) => {
     for (const key of keys) {
       const v = s[key] ?? delivery[key] ?? batch[key];
@@ -358,7 +358,7 @@ function signalsOf(batch) {
     ['Request id', fmt(pick('request_id'))],
     ['Provider batch id', fmt(pick('native_batch_id'))],
     ['Webhook deliveries', deliveriesText(pick('delivered_events', 'deliveries_succeeded', 'delivery_success_count'), pick('total_attempts', 'delivery_attempts'), pick('pending_retries', 'retry_count', 'delivery_retry_count'))],
-    ['Last delivery HTTP status', fmt(pick('last_response_status', 'last_delivery_status'))],
+    ['Last delivery HTTP status', fmt(pick('last_delivery_http_status', 'last_response_status', 'last_delivery_status'))],
     ['Last failure', dateOrDash(pick('last_failure_at'))],
     ['Last failure message', fmt(pick('last_error_message', 'last_failure_message'))],
     pick('cancel_url_available_at_cancel', 'cancel_url_available') !== null
@@ -366,7 +366,7 @@ function signalsOf(batch) {
       : ['Cancellable now (cancel URL)', batch.cancel_url ? 'yes' : 'no'],
   ];
   for (const [key, value] of Object.entries(s)) {
-    const known = ['provider', 'request_id', 'native_batch_id', 'delivery', 'lifecycle_status', 'last_failure_at', 'last_error_message', 'last_failure_message',
+    const known = ['provider', 'request_id', 'native_batch_id', 'delivery', 'gateway_delivery', 'last_delivery_http_status', 'lifecycle_status', 'last_failure_at', 'last_error_message', 'last_failure_message',
       'last_response_status', 'last_delivery_status', 'delivered_events', 'deliveries_succeeded', 'delivery_success_count', 'total_attempts', 'delivery_attempts',
       'pending_retries', 'retry_count', 'delivery_retry_count', 'cancel_url_available_at_cancel', 'cancel_url_available'];
     if (!known.includes(key)) rows.push([capitalise(words(key)), fmt(value)]);
@@ -376,19 +376,20 @@ function signalsOf(batch) {
 
 /** Requests, tokens and cost: the worker's result totals, else the core's view of the batch. */
 function totalsOf(batch, view) {
-  const t = block(batch).totals ?? {};
+  const b = block(batch);
+  const t = b.totals ?? b.ingestion?.totals ?? {};
   const counts = batch.request_counts ?? {};
   const nanos = t.cost_nanos ?? view.cost?.nanos;
   const currency = t.currency ?? view.cost?.currency ?? 'USD';
   const cost = typeof t.cost_usd === 'number' ? `$${t.cost_usd.toFixed(6)}` : typeof nanos === 'number' ? `${(nanos / 1e9).toFixed(6)} ${currency}` : '—';
   const rows = [
     ['Requests', `${fmt(counts.total)} total, ${fmt(counts.completed)} succeeded, ${fmt(counts.failed)} failed`],
-    ['Input tokens', fmt(t.input_tokens ?? view.input_tokens)],
-    ['Output tokens', fmt(t.output_tokens ?? view.output_tokens)],
-    ['Total tokens', fmt(t.total_tokens ?? view.total_tokens)],
+    ['Input tokens', fmt(t.usage?.prompt_tokens ?? view.input_tokens)],
+    ['Output tokens', fmt(t.usage?.completion_tokens ?? view.output_tokens)],
+    ['Total tokens', fmt(t.usage?.total_tokens ?? view.total_tokens)],
     ['Cost', cost],
   ];
-  if (t.rows !== undefined) rows.push(['Result rows stored', fmt(t.rows)]);
+  if (t.rows !== undefined) rows.push(['Result rows stored', `${fmt(t.rows)} (${fmt(t.succeeded)} succeeded, ${fmt(t.failed)} failed)`]);
   return rows;
 }
 

@@ -443,24 +443,25 @@ impl BatchClientCore {
         })
     }
 
-    /// The `ws(s)://` URL of the batch's live updates, with the token as `?access_token=` (a
-    /// browser WebSocket cannot send an `Authorization` header). That is the batch's own
-    /// `websocket_url` when it is served by this API's origin (the gateway's `/ws`), else the
-    /// worker's `/events`.
+    /// The `ws(s)://` URL of the batch's live updates: the batch's own `websocket_url` when this
+    /// API's origin serves it (the gateway's `/ws`, which takes the token as `?access_token=`
+    /// since a browser WebSocket cannot send an `Authorization` header), else the worker's
+    /// `/events` (no token in the URL: the wrapper offers it as a subprotocol).
     #[wasm_bindgen(js_name = eventsUrl)]
     pub fn events_url(&self, id: String, websocket_url: Option<String>) -> Result<String, JsValue> {
         let own = self.inner.batch_request(Method::Get, &id, "/events")?;
         let own = self.inner.transport.url(&own.path);
-        let url = websocket_url
-            .filter(|u| origin(u).is_some() && origin(u) == origin(&own))
-            .unwrap_or(own);
+        let gateway_socket =
+            websocket_url.filter(|u| origin(u).is_some() && origin(u) == origin(&own));
+        let with_token = gateway_socket.is_some();
+        let url = gateway_socket.unwrap_or(own);
         let url = match url.split_once("://") {
             Some(("https" | "wss", rest)) => format!("wss://{rest}"),
             Some((_, rest)) => format!("ws://{rest}"),
             None => url,
         };
         let token = self.inner.transport.token();
-        if token.is_empty() {
+        if token.is_empty() || !with_token {
             return Ok(url);
         }
         let joiner = if url.contains('?') { '&' } else { '?' };

@@ -153,6 +153,7 @@ function statusParam(status) {
 export class BatchClient {
   #core;
   #baseUrl;
+  #token;
 
   constructor({ baseUrl, token, fetch, pollMinMs, pollMaxMs } = {}) {
     const base = baseUrl ?? globalThis.location?.origin;
@@ -170,6 +171,7 @@ export class BatchClient {
       throw toBatchhookError(err);
     }
     this.#baseUrl = String(base).replace(/\/+$/, '');
+    this.#token = String(token ?? '');
   }
 
   /** The API base URL, without a trailing slash. */
@@ -311,9 +313,15 @@ export class BatchClient {
     return validateJsonl(text, options);
   }
 
-  /** @internal the WebSocket URL of a batch's live updates (token as a query parameter). */
-  eventsUrl(id, websocketUrl) {
-    return this.#core.eventsUrl(String(id), websocketUrl ?? undefined);
+  /**
+   * @internal where and how to open a batch's live updates. The gateway's own socket takes the
+   * token as `?access_token=`; the worker's `/events` takes it as the subprotocol
+   * `bearer.<token>` beside `batchhook` (which it echoes), so it stays out of URLs and logs.
+   */
+  eventsSocket(id, websocketUrl) {
+    const url = this.#core.eventsUrl(String(id), websocketUrl ?? undefined);
+    const protocols = url.includes('access_token=') || !this.#token ? [] : ['batchhook', `bearer.${this.#token}`];
+    return { url, protocols };
   }
 
   /** @internal the core's poll delay for the `attempt`-th unchanged poll (socket reconnects). */
@@ -419,9 +427,9 @@ class Watcher {
 
   async openSocket(attempt, failures) {
     if (this.stopped) return;
-    const url = this.client.eventsUrl(this.id, this.websocketUrl);
+    const { url, protocols } = this.client.eventsSocket(this.id, this.websocketUrl);
     let opened = false;
-    const socket = new WebSocket(url);
+    const socket = new WebSocket(url, protocols);
     this.socket = socket;
     socket.addEventListener('open', () => {
       opened = true;
