@@ -147,6 +147,7 @@ pub async fn create(
         completion_window,
         metadata,
         webhook,
+        prompt_tokens_total: rows.iter().map(|r| r.prompt_tokens).sum(),
         rows,
         faults: own_faults,
         plan: Plan {

@@ -2,6 +2,7 @@
 //! usage) decided by the row's bytes alone, or an error when the row carries [`FAIL_MARKER`].
 //! Also builds the output and error files of a finished batch.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// Any row whose raw text contains this marker fails into the error file.
@@ -23,25 +24,31 @@ pub struct InputRow {
     pub digest: u64,
     /// Whether the row carries the failure marker.
     pub fails: bool,
-    /// Emulated prompt tokens (a quarter of the body's bytes).
+    /// Emulated prompt tokens (a quarter of the row's bytes).
     pub prompt_tokens: u64,
 }
 
 impl InputRow {
-    /// Reads the fields the fake model needs from one row the core validator already accepted.
+    /// Reads the fields the fake model needs from one row the core validator already accepted
+    /// (typed, so the rest of the row is skipped rather than built).
     pub fn from_line(line: &[u8]) -> Option<InputRow> {
-        let v: Value = serde_json::from_slice(line).ok()?;
-        let body_len = v.get("body").map(|b| b.to_string().len()).unwrap_or(0) as u64;
+        #[derive(Deserialize)]
+        struct Fields {
+            custom_id: String,
+            body: BodyFields,
+        }
+        #[derive(Deserialize)]
+        struct BodyFields {
+            #[serde(default)]
+            model: Option<String>,
+        }
+        let f: Fields = serde_json::from_slice(line).ok()?;
         Some(InputRow {
-            custom_id: v.get("custom_id")?.as_str()?.to_string(),
-            model: v
-                .pointer("/body/model")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown")
-                .to_string(),
+            custom_id: f.custom_id,
+            model: f.body.model.unwrap_or_else(|| "unknown".into()),
             digest: fnv1a(line),
             fails: contains(line, FAIL_MARKER.as_bytes()),
-            prompt_tokens: (body_len / 4).max(1),
+            prompt_tokens: (line.len() as u64 / 4).max(1),
         })
     }
 
@@ -131,7 +138,7 @@ pub fn build_files(
         } else {
             &mut err
         };
-        serde_json::to_writer(&mut *target, &line).expect("JSON values always serialise");
+        serde_json::to_writer(&mut *target, &line).expect("result lines always serialise");
         target.push(b'\n');
     }
     (
@@ -148,62 +155,137 @@ fn row_ids(batch_id: &str, i: usize, row: &InputRow) -> (String, String) {
     )
 }
 
-fn answer(batch_id: &str, i: usize, row: &InputRow, created: i64) -> Value {
-    let (id, request_id) = row_ids(batch_id, i, row);
-    if row.fails {
-        return json!({
-            "id": id,
-            "custom_id": row.custom_id,
-            "response": {
-                "status_code": 400,
-                "request_id": request_id,
-                "body": { "error": {
-                    "message": format!("This row asked to fail (it contains {FAIL_MARKER})."),
-                    "type": "invalid_request_error",
-                    "param": null,
-                    "code": "emulated_row_failure",
-                }},
-            },
-            "error": null,
-        });
-    }
-    let completion = row.completion_tokens();
-    json!({
-        "id": id,
-        "custom_id": row.custom_id,
-        "response": {
-            "status_code": 200,
-            "request_id": request_id,
-            "body": {
-                "id": format!("chatcmpl-{:016x}", row.digest),
-                "object": "chat.completion",
-                "created": created,
-                "model": row.model,
-                "choices": [{
-                    "index": 0,
-                    "message": {
-                        "role": "assistant",
-                        "content": format!("Emulated answer {:016x} to {}.", row.digest, row.custom_id),
-                        "refusal": null,
-                    },
-                    "logprobs": null,
-                    "finish_reason": "stop",
-                }],
-                "usage": {
-                    "prompt_tokens": row.prompt_tokens,
-                    "completion_tokens": completion,
-                    "total_tokens": row.prompt_tokens + completion,
-                    "prompt_tokens_details": { "cached_tokens": 0 },
-                    "completion_tokens_details": { "reasoning_tokens": 0 },
-                },
-                "system_fingerprint": "fp_emulator",
-            },
-        },
-        "error": null,
-    })
+/// One output/error file line (OpenAI's batch result shape).
+#[derive(Serialize)]
+struct ResultLine<'a> {
+    id: String,
+    custom_id: &'a str,
+    response: Option<Response<'a>>,
+    error: Option<Value>,
 }
 
-fn never_run(batch_id: &str, i: usize, row: &InputRow, reason: Unrun) -> Value {
+#[derive(Serialize)]
+struct Response<'a> {
+    status_code: u16,
+    request_id: String,
+    body: ResponseBody<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ResponseBody<'a> {
+    Completion(Completion<'a>),
+    Error { error: Value },
+}
+
+#[derive(Serialize)]
+struct Completion<'a> {
+    id: String,
+    object: &'static str,
+    created: i64,
+    model: &'a str,
+    choices: [Choice; 1],
+    usage: CompletionUsage,
+    system_fingerprint: &'static str,
+}
+
+#[derive(Serialize)]
+struct Choice {
+    index: u32,
+    message: Message,
+    logprobs: Option<()>,
+    finish_reason: &'static str,
+}
+
+#[derive(Serialize)]
+struct Message {
+    role: &'static str,
+    content: String,
+    refusal: Option<()>,
+}
+
+#[derive(Serialize)]
+struct CompletionUsage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+    prompt_tokens_details: CachedTokens,
+    completion_tokens_details: ReasoningTokens,
+}
+
+#[derive(Serialize)]
+struct CachedTokens {
+    cached_tokens: u64,
+}
+
+#[derive(Serialize)]
+struct ReasoningTokens {
+    reasoning_tokens: u64,
+}
+
+fn answer<'a>(batch_id: &str, i: usize, row: &'a InputRow, created: i64) -> ResultLine<'a> {
+    let (id, request_id) = row_ids(batch_id, i, row);
+    if row.fails {
+        return ResultLine {
+            id,
+            custom_id: &row.custom_id,
+            response: Some(Response {
+                status_code: 400,
+                request_id,
+                body: ResponseBody::Error {
+                    error: json!({
+                        "message": format!("This row asked to fail (it contains {FAIL_MARKER})."),
+                        "type": "invalid_request_error",
+                        "param": null,
+                        "code": "emulated_row_failure",
+                    }),
+                },
+            }),
+            error: None,
+        };
+    }
+    let completion = row.completion_tokens();
+    ResultLine {
+        id,
+        custom_id: &row.custom_id,
+        response: Some(Response {
+            status_code: 200,
+            request_id,
+            body: ResponseBody::Completion(Completion {
+                id: format!("chatcmpl-{:016x}", row.digest),
+                object: "chat.completion",
+                created,
+                model: &row.model,
+                choices: [Choice {
+                    index: 0,
+                    message: Message {
+                        role: "assistant",
+                        content: format!(
+                            "Emulated answer {:016x} to {}.",
+                            row.digest, row.custom_id
+                        ),
+                        refusal: None,
+                    },
+                    logprobs: None,
+                    finish_reason: "stop",
+                }],
+                usage: CompletionUsage {
+                    prompt_tokens: row.prompt_tokens,
+                    completion_tokens: completion,
+                    total_tokens: row.prompt_tokens + completion,
+                    prompt_tokens_details: CachedTokens { cached_tokens: 0 },
+                    completion_tokens_details: ReasoningTokens {
+                        reasoning_tokens: 0,
+                    },
+                },
+                system_fingerprint: "fp_emulator",
+            }),
+        }),
+        error: None,
+    }
+}
+
+fn never_run<'a>(batch_id: &str, i: usize, row: &'a InputRow, reason: Unrun) -> ResultLine<'a> {
     let (id, _) = row_ids(batch_id, i, row);
     let (code, message) = match reason {
         Unrun::Cancelled => (
@@ -215,12 +297,12 @@ fn never_run(batch_id: &str, i: usize, row: &InputRow, reason: Unrun) -> Value {
             "This request could not be executed before the completion window expired.",
         ),
     };
-    json!({
-        "id": id,
-        "custom_id": row.custom_id,
-        "response": null,
-        "error": { "code": code, "message": message },
-    })
+    ResultLine {
+        id,
+        custom_id: &row.custom_id,
+        response: None,
+        error: Some(json!({ "code": code, "message": message })),
+    }
 }
 
 /// FNV-1a 64-bit: a stable digest for answers and ids.

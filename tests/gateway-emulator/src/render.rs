@@ -137,9 +137,8 @@ fn usd(nanos: u64) -> String {
 /// Held estimate while running (all rows, an assumed 28 output tokens each); settled cost of
 /// the rows actually answered once terminal.
 fn billing(b: &BatchRecord) -> Value {
-    let est_in: u64 = b.rows.iter().map(|r| r.prompt_tokens).sum();
-    let estimated =
-        est_in * INPUT_NANOS_PER_TOKEN + b.rows.len() as u64 * 28 * OUTPUT_NANOS_PER_TOKEN;
+    let estimated = b.prompt_tokens_total * INPUT_NANOS_PER_TOKEN
+        + b.rows.len() as u64 * 28 * OUTPUT_NANOS_PER_TOKEN;
     let settled = b.status.is_terminal().then(|| b.usage.cost_nanos());
     json!({
         "currency": "USD",
@@ -229,6 +228,7 @@ mod tests {
                 secret: Some("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()),
             }),
             rows: Arc::new(vec![InputRow::from_line(line).unwrap()]),
+            prompt_tokens_total: 20,
             faults: Faults::default(),
             plan: Plan {
                 start_at_ms: 0,

@@ -221,6 +221,8 @@ pub struct BatchRecord {
     pub webhook: Option<WebhookConfig>,
     /// The input rows.
     pub rows: Arc<Vec<InputRow>>,
+    /// Prompt tokens over all rows (the billing estimate's base), summed once at creation.
+    pub prompt_tokens_total: u64,
     /// This batch's own knobs (metadata `emulator.*`).
     pub faults: Faults,
     /// Timings.
