@@ -615,7 +615,12 @@ pub async fn ingest_step(state: &State, env: &Env) -> worker::Result<Option<i64>
     let rows = chunk.rows;
     let status_name = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
     let rows_total = cursor.totals().rows;
-    txn::transaction(state, move |sql| {
+    let committed = txn::transaction(state, move |sql| {
+        // A pause that landed while this chunk was being fetched wins: the chunk is dropped
+        // and the unchanged cursor fetches it again on resume.
+        if !control(sql)?.may_ingest() {
+            return Ok(false);
+        }
         for row in &rows {
             insert_row(sql, row)?;
         }
@@ -632,10 +637,10 @@ pub async fn ingest_step(state: &State, env: &Env) -> worker::Result<Option<i64>
                 },
             )?;
         }
-        Ok(())
+        Ok(true)
     })?;
     let interval = config::number(env, "INGEST_INTERVAL_MS", 0) as i64;
-    Ok((!done).then_some(now + interval))
+    Ok((committed && !done).then_some(now + interval))
 }
 
 fn insert_row(sql: &SqlStorage, row: &IngestedRow) -> worker::Result<()> {
