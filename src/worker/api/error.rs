@@ -26,7 +26,7 @@ pub enum V1Error {
     /// Another 409 (idempotency key in flight or reused).
     ConflictOther(&'static str, String),
     /// The gateway refused or failed; its status is passed on when it is a client error.
-    Gateway(GatewayError),
+    Gateway(Box<GatewayError>),
     /// The worker is not configured for this (500).
     Misconfigured(String),
     /// Storage or a Durable Object failed (503).
@@ -92,7 +92,7 @@ impl From<worker::Error> for V1Error {
 
 impl From<GatewayError> for V1Error {
     fn from(err: GatewayError) -> Self {
-        V1Error::Gateway(err)
+        V1Error::Gateway(Box::new(err))
     }
 }
 
