@@ -175,6 +175,9 @@ test('api_429_rate=1 answers 429 with Retry-After; api_5xx_rate=1 answers 503 (p
   assert.equal(res5.body.error.code, 'service_unavailable');
   const other = await createBatch(emu, {});
   assert.equal((await emu.api('GET', `/v1/batches/${other.id}`)).status, 200, 'other batches are unaffected');
+  const seen = (await emu.admin('GET', `/_admin/requests?batch_id=${limited.id}`)).body.data;
+  assert.deepEqual(seen.map((r) => [r.method, r.status, r.fault]), [['GET', 429, 'rate_limited']]);
+  assert.ok(Math.abs(seen[0].at_ms - Date.now()) < 60_000);
 });
 
 test('global api faults hit every /v1 call at the given rate, reproducibly from the seed', async () => {

@@ -66,6 +66,8 @@ test('a batch runs to completed and every subscribed event arrives signed, in or
       assert.equal(event.job_kind, 'batch');
       assert.equal(event.signing_enabled, true);
       assert.ok(r.headers['webhook-id'].startsWith('msg_'));
+      const skew = Math.abs(Number(r.headers['webhook-timestamp']) - Date.now() / 1000);
+      assert.ok(skew < 60, 'webhook-timestamp is real wall time, not emulated time');
     }
     const completed = rx.received.find((r) => r.json.type === 'batch.completed').json;
     assert.equal(completed.lifecycle_status, 'completed');

@@ -74,3 +74,26 @@ pub async fn deliveries(State(app): State<App>, Query(f): Query<LogFilter>) -> J
         .collect();
     Json(json!({ "object": "list", "data": data }))
 }
+
+/// Filter for the request log.
+#[derive(Deserialize)]
+pub struct RequestFilter {
+    batch_id: Option<String>,
+}
+
+/// `GET /_admin/requests[?batch_id=…]`: the recent authenticated `/v1` requests in order
+/// (`at_ms` real unix ms, `method`, `path` without query, `status`, injected `fault`).
+pub async fn requests(State(app): State<App>, Query(f): Query<RequestFilter>) -> Json<Value> {
+    let log = app.request_log();
+    let data: Vec<&Value> = log
+        .iter()
+        .filter(|e| {
+            f.batch_id.as_deref().is_none_or(|id| {
+                e["path"]
+                    .as_str()
+                    .is_some_and(|p| p.split('/').any(|seg| seg == id))
+            })
+        })
+        .collect();
+    Json(json!({ "object": "list", "data": data }))
+}

@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use crate::error::ApiError;
-use crate::state::App;
+use crate::state::{App, REQUEST_LOG_CAP};
 use crate::{admin, batches, files, ws};
 
 /// Largest accepted request body (a 50,000-row input with room to spare).
@@ -35,6 +35,7 @@ pub fn router(app: App) -> Router {
         )
         .route("/_admin/advance", post(admin::advance))
         .route("/_admin/deliveries", get(admin::deliveries))
+        .route("/_admin/requests", get(admin::requests))
         .route("/health", get(|| async { Json(json!({ "ok": true })) }))
         .fallback(|| async { ApiError::NoRoute })
         .method_not_allowed_fallback(|| async {
@@ -163,8 +164,29 @@ async fn api_faults(State(app): State<App>, req: Request<Body>, next: Next) -> R
             None
         }
     };
-    match verdict {
+    let method = req.method().to_string();
+    let fault = verdict.as_ref().map(|e| match e {
+        ApiError::RateLimited { .. } => "rate_limited",
+        _ => "unavailable",
+    });
+    let resp = match verdict {
         Some(e) => e.into_response(),
         None => next.run(req).await,
+    };
+    let at_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    let mut log = app.request_log();
+    if log.len() >= REQUEST_LOG_CAP {
+        log.pop_front();
     }
+    log.push_back(json!({
+        "at_ms": at_ms,
+        "method": method,
+        "path": path,
+        "status": resp.status().as_u16(),
+        "fault": fault,
+    }));
+    resp
 }

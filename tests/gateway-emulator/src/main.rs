@@ -110,6 +110,7 @@ async fn main() {
             rng: Rng::new(opts.seed),
         }),
         delivery_log: Mutex::new(Vec::new()),
+        request_log: Mutex::new(Default::default()),
     }));
     println!("listening on {base_url}");
     println!("speed {}x, seed {}", opts.speed, opts.seed);

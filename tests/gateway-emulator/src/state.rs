@@ -34,12 +34,23 @@ pub struct Shared {
     /// Every webhook request sent or dropped, for tests (`GET /_admin/deliveries`). Its own
     /// lock, because drops are logged while the state lock is held.
     pub delivery_log: Mutex<Vec<Value>>,
+    /// The most recent authenticated `/v1` requests (method, path, status, real time), so tests
+    /// can see how a client polled, e.g. whether it honoured `Retry-After`.
+    pub request_log: Mutex<std::collections::VecDeque<Value>>,
 }
+
+/// How many requests the request log keeps.
+pub const REQUEST_LOG_CAP: usize = 100_000;
 
 impl App {
     /// Locks the state (a poisoned lock is still usable: every update is all-or-nothing).
     pub fn lock(&self) -> MutexGuard<'_, State> {
         self.0.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Locks the request log (never while waiting for the state lock).
+    pub fn request_log(&self) -> MutexGuard<'_, std::collections::VecDeque<Value>> {
+        self.0.request_log.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Locks the delivery log (never while waiting for the state lock).
