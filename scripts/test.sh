@@ -66,6 +66,8 @@ node_tests() {
     echo "no tests/**/*.test.mjs files"
     return 1
   fi
+  # The gateway emulator is built here once, so no test file spends its timeout building it.
+  cargo build --quiet -p gateway-emulator || return 1
   node --test --test-timeout="${NODE_TEST_TIMEOUT_MS:-120000}" "${files[@]}"
 }
 
