@@ -307,3 +307,48 @@ test('a batch knob wins over the global one', async () => {
     assert.equal(rx.received[0].headers['webhook-signature'], undefined, 'no secret, no signature');
   });
 });
+
+test('thin_events sends OpenAI-style events that only name the batch', async () => {
+  const secret = newSecret();
+  await withReceiver(undefined, async (rx) => {
+    const b = await createBatch(emu, {
+      metadata: { 'emulator.thin_events': 'true' },
+      webhook: { url: rx.url, events: ['batch.completed'], secret },
+    });
+    await waitForBatch(emu, b.id);
+    await eventually(() => rx.received.length === 1, 5_000, 'the thin delivery');
+    const event = new Webhook(secret).verify(rx.received[0].body, rx.received[0].headers);
+    assert.equal(event.type, 'batch.completed');
+    assert.deepEqual(event.data, { id: b.id });
+    assert.equal(event.lifecycle_status, undefined);
+  });
+});
+
+test('scheme=stripe and scheme=github sign the way those libraries verify', async () => {
+  const { default: Stripe } = await import('stripe');
+  const { createHmac, timingSafeEqual } = await import('node:crypto');
+  const secret = newSecret();
+  await withReceiver(undefined, async (rx) => {
+    const s = await createBatch(emu, {
+      metadata: { 'emulator.scheme': 'stripe' },
+      webhook: { url: rx.url, events: ['batch.completed'], secret },
+    });
+    const g = await createBatch(emu, {
+      metadata: { 'emulator.scheme': 'github' },
+      webhook: { url: rx.url, events: ['batch.completed'], secret },
+    });
+    await waitForBatch(emu, s.id);
+    await waitForBatch(emu, g.id);
+    await eventually(() => rx.received.length === 2, 5_000, 'two deliveries');
+    const of = (id) => rx.received.find((r) => r.json.job_id === id);
+    const viaStripe = of(s.id);
+    const event = new Stripe('sk_test_emulator').webhooks.constructEvent(viaStripe.body, viaStripe.headers['stripe-signature'], secret);
+    assert.equal(event.job_id, s.id);
+    assert.ok(viaStripe.headers['webhook-id'], 'the id header is always sent');
+    const viaGithub = of(g.id);
+    const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(viaGithub.body).digest('hex')}`);
+    const got = Buffer.from(viaGithub.headers['x-hub-signature-256']);
+    assert.ok(got.length === expected.length && timingSafeEqual(got, expected));
+    assert.equal(viaGithub.headers['x-github-delivery'], viaGithub.headers['webhook-id']);
+  });
+});

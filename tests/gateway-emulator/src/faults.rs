@@ -2,6 +2,7 @@
 //! or per batch (batch `metadata` keys `emulator.<knob>`, string values as metadata requires).
 //! A batch's own knob wins over the global one; an unset knob falls back to its default.
 
+use batchhook::signature::Scheme;
 use serde_json::{Map, Value};
 
 /// The prefix of per-batch knobs in batch metadata.
@@ -39,6 +40,10 @@ pub struct Faults {
     pub max_attempts: Option<u32>,
     /// Emulated seconds before the first retry; each later retry waits 4× longer.
     pub retry_base_s: Option<f64>,
+    /// Send OpenAI-style thin events (`data: {"id": …}` only) instead of full ones.
+    pub thin_events: Option<bool>,
+    /// Signature scheme of deliveries: `standard` (default), `stripe` or `github`.
+    pub scheme: Option<Scheme>,
 }
 
 /// Where an injected upstream failure happens.
@@ -75,6 +80,8 @@ pub const KNOBS: &[&str] = &[
     "webhook_timeout_ms",
     "max_attempts",
     "retry_base_s",
+    "thin_events",
+    "scheme",
 ];
 
 impl Faults {
@@ -137,6 +144,13 @@ impl Faults {
             "webhook_timeout_ms" => self.webhook_timeout_ms = Some(int(knob, v)?.max(1)),
             "max_attempts" => self.max_attempts = Some(int(knob, v)?.clamp(1, 100) as u32),
             "retry_base_s" => self.retry_base_s = Some(number(knob, v)?.max(0.0)),
+            "thin_events" => self.thin_events = Some(boolean(knob, v)?),
+            "scheme" => {
+                let name = text(v);
+                self.scheme = Some(Scheme::from_name(&name).ok_or_else(|| {
+                    format!("knob `scheme` must be `standard`, `stripe` or `github`, not `{name}`")
+                })?)
+            }
             other => {
                 return Err(format!(
                     "unknown fault knob `{other}`; known knobs: {}",
@@ -164,6 +178,8 @@ impl Faults {
             webhook_timeout_ms: self.webhook_timeout_ms.or(fallback.webhook_timeout_ms),
             max_attempts: self.max_attempts.or(fallback.max_attempts),
             retry_base_s: self.retry_base_s.or(fallback.retry_base_s),
+            thin_events: self.thin_events.or(fallback.thin_events),
+            scheme: self.scheme.or(fallback.scheme),
         }
     }
 
@@ -206,6 +222,8 @@ impl Faults {
         );
         put("max_attempts", self.max_attempts.map(Value::from));
         put("retry_base_s", self.retry_base_s.map(Value::from));
+        put("thin_events", self.thin_events.map(Value::from));
+        put("scheme", self.scheme.map(|s| Value::from(s.name())));
         Value::Object(m)
     }
 
@@ -252,6 +270,14 @@ impl Faults {
     /// First retry delay, emulated seconds.
     pub fn retry_base_s(&self) -> f64 {
         self.retry_base_s.unwrap_or(5.0)
+    }
+    /// Whether events are thin.
+    pub fn thin_events(&self) -> bool {
+        self.thin_events.unwrap_or(false)
+    }
+    /// The signature scheme.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme.unwrap_or(Scheme::StandardWebhooks)
     }
 }
 
@@ -321,6 +347,13 @@ mod tests {
     #[test]
     fn rejects_rates_outside_zero_to_one() {
         assert!(Faults::from_json(&json!({"drop_rate": 1.5})).is_err());
+    }
+
+    #[test]
+    fn reads_the_signature_scheme_by_name() {
+        let f = Faults::from_json(&json!({"scheme": "stripe", "thin_events": true})).unwrap();
+        assert_eq!((f.scheme(), f.thin_events()), (Scheme::Stripe, true));
+        assert!(Faults::from_json(&json!({"scheme": "rot13"})).is_err());
     }
 
     #[test]

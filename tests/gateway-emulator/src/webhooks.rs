@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use batchhook::batch::Batch;
 use batchhook::event::{Event, EventType};
-use batchhook::signature::{Scheme, Secret, Signer};
+use batchhook::signature::{Secret, Signer};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::Request;
@@ -85,7 +85,8 @@ pub fn emit(app: &App, b: &mut BatchRecord, global: &Faults, event_type: &str, s
         "msg_{digest:016x}{:08x}",
         fnv1a(delivery_key.as_bytes()) as u32
     );
-    let body = payload(b, &app.0.base_url, event_type, &msg_id, now);
+    let thin = b.effective_faults(global).thin_events();
+    let body = payload(b, &app.0.base_url, event_type, &msg_id, now, thin);
     let d = Delivery {
         batch_id: b.id.clone(),
         event_type: event_type.to_string(),
@@ -112,14 +113,26 @@ pub fn flush_held(app: &App, b: &mut BatchRecord, global: &Faults) {
 }
 
 /// The webhook event body: the core's full event (`batchhook::event::Event::for_batch`, recipe
-/// §5) built from the batch object as `GET /v1/batches/{id}` would return it right now.
-fn payload(b: &BatchRecord, base_url: &str, event_type: &str, msg_id: &str, now: i64) -> Vec<u8> {
-    let object = render::batch_json(b, base_url);
-    let batch = Batch::from_value(object).expect("the emulator renders a JSON object");
+/// §5) built from the batch object as `GET /v1/batches/{id}` would return it right now, or with
+/// the `thin_events` knob OpenAI's thin event (`Event::thin`, only `data.id`).
+fn payload(
+    b: &BatchRecord,
+    base_url: &str,
+    event_type: &str,
+    msg_id: &str,
+    now: i64,
+    thin: bool,
+) -> Vec<u8> {
     let event_id = format!("evt_{}", msg_id.trim_start_matches("msg_"));
-    Event::for_batch(&event_id, EventType::new(event_type), now, &batch)
-        .to_json()
-        .into_bytes()
+    let event_type = EventType::new(event_type);
+    let event = if thin {
+        Event::thin(&event_id, event_type, now, &b.id)
+    } else {
+        let object = render::batch_json(b, base_url);
+        let batch = Batch::from_value(object).expect("the emulator renders a JSON object");
+        Event::for_batch(&event_id, event_type, now, &batch)
+    };
+    event.to_json().into_bytes()
 }
 
 /// Drops (per the `drop_rate` fault) or queues deliveries on the batch's ordered sender.
@@ -190,20 +203,23 @@ async fn attempt(app: &App, d: &Delivery, n: u32) -> Option<i64> {
         tokio::time::sleep(Duration::from_millis(faults.delay_ms())).await;
     }
     let ts = real_unix_s();
-    let mut headers = vec![
-        ("webhook-id".to_string(), d.msg_id.clone()),
-        ("webhook-timestamp".to_string(), ts.to_string()),
-    ];
-    let signing = wrong.as_ref().or(secret.as_ref());
-    if let Some(text) = signing {
-        let signer = Secret::parse(Scheme::StandardWebhooks, text)
-            .and_then(|s| Signer::new(Scheme::StandardWebhooks, [s]));
-        if let Ok(signer) = signer {
-            headers.push((
-                "webhook-signature".into(),
-                signer.signature(&d.msg_id, ts, &d.body),
-            ));
-        }
+    // `webhook-id` is always sent (receivers dedupe on it); the rest is the scheme's own.
+    let mut headers = vec![("webhook-id".to_string(), d.msg_id.clone())];
+    let scheme = faults.scheme();
+    let signer = wrong
+        .as_ref()
+        .or(secret.as_ref())
+        .and_then(|text| Secret::parse(scheme, text).ok())
+        .and_then(|s| Signer::new(scheme, [s]).ok());
+    match signer {
+        Some(signer) => headers.extend(
+            signer
+                .headers(&d.msg_id, ts, &d.body)
+                .into_iter()
+                .filter(|(name, _)| *name != "webhook-id")
+                .map(|(name, value)| (name.to_string(), value)),
+        ),
+        None => headers.push(("webhook-timestamp".to_string(), ts.to_string())),
     }
     let signature = match (&wrong, &secret) {
         (Some(_), _) => "wrong_secret",
