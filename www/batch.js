@@ -79,6 +79,24 @@ export class BatchView {
   leave() {
     this.unwatch?.();
     this.unwatch = null;
+    clearTimeout(this.ingestTimer);
+  }
+
+  // The worker keeps ingesting results after the batch is terminal (and the watch has ended):
+  // re-read the batch until ingestion is done so the totals fill in.
+  followIngestion(batch) {
+    clearTimeout(this.ingestTimer);
+    const state = block(batch).ingestion?.state;
+    if (!TERMINAL.has(statusOf(batch)) || !state || state === 'done' || state === 'paused') return;
+    const id = this.id;
+    this.ingestTimer = setTimeout(async () => {
+      try {
+        const next = await this.client.getBatch(id);
+        if (this.id === id) this.render(next);
+      } catch (err) {
+        showMessage($('#results-message'), describeError(err, { baseUrl: this.client.baseUrl }));
+      }
+    }, 2000);
   }
 
   render(batch) {
@@ -97,6 +115,7 @@ export class BatchView {
     this.renderTimeline(batch);
     this.renderMonitoring(batch);
     this.renderResults(batch);
+    this.followIngestion(batch);
   }
 
   renderProgress(batch) {
@@ -369,7 +388,8 @@ function signalsOf(batch) {
     const known = ['provider', 'request_id', 'native_batch_id', 'delivery', 'gateway_delivery', 'last_delivery_http_status', 'lifecycle_status', 'last_failure_at', 'last_error_message', 'last_failure_message',
       'last_response_status', 'last_delivery_status', 'delivered_events', 'deliveries_succeeded', 'delivery_success_count', 'total_attempts', 'delivery_attempts',
       'pending_retries', 'retry_count', 'delivery_retry_count', 'cancel_url_available_at_cancel', 'cancel_url_available'];
-    if (!known.includes(key)) rows.push([capitalise(words(key)), fmt(value)]);
+    if (known.includes(key)) continue;
+    rows.push([capitalise(words(key)), key.endsWith('_at') ? dateOrDash(value) : fmt(value)]);
   }
   return rows;
 }
