@@ -25,7 +25,7 @@ impl LineSplitter {
         mut each: impl FnMut(u64, &[u8], bool),
     ) {
         let mut rest = chunk;
-        while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
+        while let Some(pos) = find_newline(rest) {
             let (head, tail) = (&rest[..pos], &rest[pos + 1..]);
             self.line += 1;
             if self.carry.is_empty() && !self.overflow {
@@ -64,6 +64,24 @@ impl LineSplitter {
     }
 }
 
+/// The first `\n`, eight bytes at a time (wasm has 64-bit integers but no SIMD by default).
+#[inline(always)]
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(word) = bytes.get(i..i + 8) {
+        let v = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) ^ (ONES * u64::from(b'\n'));
+        // The lowest set bit marks the first zero byte exactly (borrows only move upwards).
+        let zero = v.wrapping_sub(ONES) & !v & HIGH;
+        if zero != 0 {
+            return Some(i + zero.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&b| b == b'\n').map(|p| i + p)
+}
+
 fn strip_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
@@ -96,6 +114,22 @@ mod tests {
             assert_eq!(split(&[&text[..cut], &text[cut..]]), whole, "cut at {cut}");
         }
         assert_eq!(whole[1].1, "\u{1F600}b".as_bytes());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn finds_the_first_newline_at_every_offset() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut bytes = vec![b'x'; len];
+                bytes[at] = b'\n';
+                if at + 1 < len {
+                    bytes[len - 1] = b'\n';
+                }
+                bytes[..at].iter_mut().for_each(|b| *b = 0x0B);
+                assert_eq!(find_newline(&bytes), Some(at), "len {len} at {at}");
+            }
+            assert_eq!(find_newline(&vec![0x8A; len]), None);
+        }
     }
 
     #[wasm_bindgen_test(unsupported = test)]
