@@ -32,10 +32,14 @@ pub struct IndexUpdate {
 /// The status a batch is listed and filtered under: the gateway's lifecycle, except that a
 /// non-terminal batch whose polling an operator paused is listed as `paused`.
 pub fn listed_status(batch: &Batch, control: &Control) -> Option<LifecycleStatus> {
-    let status = batch.lifecycle();
+    listed(batch.lifecycle(), control.paused)
+}
+
+/// [`listed_status`] from a lifecycle status and the pause flag alone (what the index keeps).
+pub fn listed(status: Option<LifecycleStatus>, paused: bool) -> Option<LifecycleStatus> {
     match &status {
-        Some(s) if control.paused && !s.is_terminal() => Some(LifecycleStatus::Paused),
-        None if control.paused => Some(LifecycleStatus::Paused),
+        Some(s) if paused && !s.is_terminal() => Some(LifecycleStatus::Paused),
+        None if paused => Some(LifecycleStatus::Paused),
         _ => status,
     }
 }
@@ -236,5 +240,7 @@ mod tests {
             listed_status(&running, &Control::default()),
             Some(LifecycleStatus::InProgress)
         );
+        assert_eq!(listed(None, true), Some(LifecycleStatus::Paused));
+        assert_eq!(listed(None, false), None);
     }
 }

@@ -50,6 +50,9 @@ struct Summary {
     created_at: Option<i64>,
     updated_at: i64,
     object: Value,
+    /// Set by the operator API's pause/resume summaries.
+    #[serde(default)]
+    paused: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -110,6 +113,7 @@ impl BatchIndex {
                             sql,
                             &s.id,
                             s.status.as_deref(),
+                            s.paused,
                             s.updated_at,
                             &s.object,
                         )?;

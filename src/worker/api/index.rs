@@ -29,42 +29,84 @@ type Answer = Result<Response, V1Error>;
 /// Above every stored sequence, and exactly representable as a JavaScript number.
 const MAX_SAFE_SEQ: i64 = (1 << 53) - 1;
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS api_listing (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    workspace TEXT NOT NULL,
-    status TEXT,
-    updated_at INTEGER NOT NULL,
-    object TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS api_listing_by_workspace ON api_listing (workspace, seq);
-CREATE TABLE IF NOT EXISTS api_idempotency (
-    key TEXT PRIMARY KEY,
-    fingerprint TEXT NOT NULL,
-    batch_id TEXT,
-    reserved_at INTEGER NOT NULL
-)";
+/// The operator API's index tables, versioned (append only; recorded in `api_schema`).
+const MIGRATIONS: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS api_listing (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        workspace TEXT NOT NULL,
+        status TEXT,
+        updated_at INTEGER NOT NULL,
+        object TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS api_listing_by_workspace ON api_listing (workspace, seq);
+    CREATE TABLE IF NOT EXISTS api_idempotency (
+        key TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        batch_id TEXT,
+        reserved_at INTEGER NOT NULL
+    )",
+    "ALTER TABLE api_listing ADD COLUMN paused INTEGER NOT NULL DEFAULT 0",
+];
 
 fn ensure_schema(sql: &SqlStorage) -> worker::Result<()> {
-    sql.exec(SCHEMA, None)?;
+    sql.exec(
+        "CREATE TABLE IF NOT EXISTS api_schema (version INTEGER PRIMARY KEY)",
+        None,
+    )?;
+    #[derive(Deserialize)]
+    struct Row {
+        v: Option<f64>,
+    }
+    let current = store::first::<Row>(sql, "SELECT MAX(version) AS v FROM api_schema", vec![])?
+        .and_then(|r| r.v)
+        .unwrap_or(0.0) as usize;
+    for (i, statement) in MIGRATIONS.iter().enumerate().skip(current) {
+        sql.exec(statement, None)?;
+        store::write(
+            sql,
+            "INSERT INTO api_schema (version) VALUES (?)",
+            vec![((i + 1) as i64).into()],
+        )?;
+    }
     Ok(())
 }
 
 /// Refreshes the listing from a ledger's summary (only batches registered through the API are
 /// listed; the workspace never changes).
+///
+/// `paused` is given by the operator API's own summaries (pause/resume); other summaries keep
+/// the stored flag, so a webhook arriving during a pause does not list the batch as running.
 pub fn on_summary(
     sql: &SqlStorage,
     id: &str,
     status: Option<&str>,
+    paused: Option<bool>,
     updated_at: i64,
     object: &Value,
 ) -> worker::Result<()> {
     ensure_schema(sql)?;
+    #[derive(Deserialize)]
+    struct Row {
+        paused: i64,
+    }
+    let paused = match paused {
+        Some(p) => p,
+        None => store::first::<Row>(
+            sql,
+            "SELECT paused FROM api_listing WHERE id = ?",
+            vec![id.into()],
+        )?
+        .is_some_and(|r| r.paused != 0),
+    };
+    let lifecycle = status.map(LifecycleStatus::parse);
+    let shown = crate::index::listed(lifecycle, paused).map(|s| s.as_str().to_owned());
     store::write(
         sql,
-        "UPDATE api_listing SET status = ?, object = ?, updated_at = ? WHERE id = ? AND updated_at <= ?",
+        "UPDATE api_listing SET status = ?, paused = ?, object = ?, updated_at = ? WHERE id = ? AND updated_at <= ?",
         vec![
-            status.into(),
+            shown.into(),
+            i64::from(paused).into(),
             super::ledger::public(object.clone()).to_string().into(),
             updated_at.into(),
             id.into(),

@@ -23,7 +23,6 @@ use super::V1Error;
 use crate::batch::{Batch, LifecycleStatus};
 use crate::control::{CancelDecision, Control};
 use crate::gateway::{self, Transport};
-use crate::index::listed_status;
 use crate::ingest::{
     content_range_total, is_end_of_file, Cursor, IngestedRow, DEFAULT_CHUNK_BYTES,
 };
@@ -309,7 +308,8 @@ fn save_control(
     let batch = apply::stored_batch(sql)?.unwrap_or_default();
     let summary = json!({
         "id": batch_id,
-        "status": listed_status(&batch, next),
+        "status": batch.lifecycle(),
+        "paused": next.paused,
         "created_at": batch.created_at,
         "updated_at": now,
         "object": batch.to_value(),
