@@ -247,3 +247,49 @@ impl fmt::Display for GatewayError {
 }
 
 impl std::error::Error for GatewayError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
+        Response {
+            status,
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn classifies_rate_limits_as_retryable_with_retry_after() {
+        let e = GatewayError::from_response(&response(
+            429,
+            &[("Retry-After", "3")],
+            r#"{"error":{"message":"slow down","type":"requests","param":null,"code":"rate_limit_exceeded"}}"#,
+        ));
+        assert!(e.is_retryable());
+        assert_eq!(e.retry_delay(0), Some(Duration::from_secs(3)));
+        assert_eq!(
+            e.api().unwrap().code.as_deref(),
+            Some("rate_limit_exceeded")
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn keeps_a_not_found_final_and_reads_a_plain_text_body() {
+        let e = GatewayError::from_response(&response(
+            404,
+            &[],
+            r#"{"error":{"code":"not_found","message":"Batch not found"}}"#,
+        ));
+        assert!(!e.is_retryable());
+        assert_eq!(e.code(), "gateway_not_found");
+        let e = GatewayError::from_response(&response(502, &[], "bad gateway\n"));
+        assert_eq!(e.api().unwrap().message, "bad gateway");
+        assert!(e.is_retryable());
+    }
+}

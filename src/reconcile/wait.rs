@@ -176,3 +176,78 @@ pub async fn wait_for_terminal<T: Transport, S: Sleeper>(
         sleeper.sleep(delay).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gateway::{Request, Response, TransportError};
+    use std::cell::Cell;
+    use std::pin::pin;
+    use std::task::{Context, Poll, Waker};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// A clock that jumps forward on every sleep, and a gateway that finishes at 10 s after
+    /// rate limiting the first poll.
+    struct Fake {
+        now: Cell<u64>,
+        polls: Cell<u32>,
+    }
+
+    impl Sleeper for Fake {
+        fn now_ms(&self) -> u64 {
+            self.now.get()
+        }
+        fn sleep(&self, d: Duration) -> impl Future<Output = ()> {
+            self.now.set(self.now.get() + d.as_millis() as u64);
+            std::future::ready(())
+        }
+    }
+
+    impl Transport for Fake {
+        fn send(&self, _: Request) -> impl Future<Output = Result<Response, TransportError>> {
+            self.polls.set(self.polls.get() + 1);
+            let (status, headers, body) = if self.polls.get() == 1 {
+                (
+                    429,
+                    vec![("retry-after".to_owned(), "4".to_owned())],
+                    String::new(),
+                )
+            } else {
+                let status = if self.now.get() >= 10_000 {
+                    "completed"
+                } else {
+                    "in_progress"
+                };
+                (200, vec![], format!(r#"{{"id":"b","status":"{status}"}}"#))
+            };
+            std::future::ready(Ok(Response {
+                status,
+                headers,
+                body: body.into_bytes(),
+            }))
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn waits_out_a_rate_limit_and_returns_the_terminal_batch_on_a_virtual_clock() {
+        let fake = Fake {
+            now: Cell::new(0),
+            polls: Cell::new(0),
+        };
+        let gateway = Gateway::new(&fake);
+        let options = WaitOptions {
+            schedule: Schedule::from_millis(1_000, 4_000),
+            ..WaitOptions::default()
+        };
+        let mut future = pin!(wait_for_terminal(&gateway, "b", &options, &fake, |_| {}));
+        let Poll::Ready(result) = future
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        else {
+            panic!("a virtual clock never leaves the driver pending");
+        };
+        assert!(result.unwrap().is_terminal());
+        let now = fake.now.get();
+        assert!((10_000..=14_000).contains(&now), "finished at {now} ms");
+    }
+}
