@@ -16,7 +16,7 @@
 //!    [`Decision::DeadLetter`] with the reason (kept for replay, never applied).
 //! 3. A thin payload (only the batch id) or one with an unknown status is
 //!    [`Decision::NeedsReconcile`]: poll the gateway now.
-//! 4. A status later in the lifecycle is [`Decision::Apply`]'d. `in_progress` ↔ `paused` moves
+//! 4. A status later in the lifecycle is [`Decision::Applied`]. `in_progress` ↔ `paused` moves
 //!    sideways only when the observation is newer (signed time) than the stored one.
 //! 5. Anything else — the same status, an older one, anything after a terminal state — is
 //!    [`Decision::Stale`]: recorded, the batch unchanged. A terminal status is final.
