@@ -19,10 +19,12 @@ if (!inWorkerd) {
   const url = new URL("./webhook_wasm_bg.wasm", import.meta.url);
   const node = typeof process !== "undefined" && process.versions != null && process.versions.node != null;
   if (node && url.protocol === "file:") {
-    // `getBuiltinModule` (Node ≥ 20.16) keeps `fs` invisible to browser bundlers; the computed
-    // specifier does the same for older Node 20 releases.
-    const fs = process.getBuiltinModule?.("fs") ?? (await import(/* @vite-ignore */ "node:" + "fs"));
-    initSync({ module: fs.readFileSync(url) });
+    // `getBuiltinModule` (Node ≥ 20.16) reaches `fs` without an import statement, so browser
+    // bundlers and Workers' module locators never see a Node-only specifier.
+    if (typeof process.getBuiltinModule !== "function") {
+      throw new Error("batchhook/webhook needs Node.js 20.16 or newer (process.getBuiltinModule)");
+    }
+    initSync({ module: process.getBuiltinModule("fs").readFileSync(url) });
   } else {
     await initWasm({ module_or_path: url });
   }
