@@ -12,11 +12,14 @@ import init, * as wasm from './client_wasm.js';
 export * from '../webhook/index.js';
 
 // Loads the wasm next to this file. Node cannot `fetch` a `file:` URL, so there the bytes are read
-// from disk; everywhere else (browsers, bundlers, Deno) the URL is streamed.
+// from disk; browsers, bundlers and Deno stream the URL. Cloudflare Workers cannot compile wasm
+// from bytes: there the `workerd` condition (workerd.js) instantiates the module it imports.
 async function loadWasm() {
+  if (typeof navigator !== 'undefined' && navigator.userAgent === 'Cloudflare-Workers') return;
   const url = new URL('./client_wasm_bg.wasm', import.meta.url);
   if (url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
+    // A computed specifier keeps browser bundlers from trying to resolve `node:fs`.
+    const { readFile } = await import(/* @vite-ignore */ 'node:' + 'fs/promises');
     return init({ module_or_path: await readFile(url) });
   }
   return init({ module_or_path: url });
