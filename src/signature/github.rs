@@ -2,17 +2,13 @@
 //! no timestamp, so only the delivery id (`x-github-delivery`) protects against replays.
 
 use super::encoding::{hex_decode, hex_encode};
-use super::{any_match, Headers, Key, Scheme, SignatureError, Verified};
+use super::{Headers, Key, Parsed, Scheme, SignatureError, Verified};
 
 pub(super) const SIGNATURE: &str = "x-hub-signature-256";
 pub(super) const DELIVERY: &str = "x-github-delivery";
 const LEGACY_SHA1: &str = "x-hub-signature";
 
-pub(super) fn verify<H: Headers + ?Sized>(
-    keys: &[Key],
-    headers: &H,
-    body: &[u8],
-) -> Result<Verified, SignatureError> {
+pub(super) fn parse<H: Headers + ?Sized>(headers: &H) -> Result<Parsed, SignatureError> {
     let Some(header) = headers.header(SIGNATURE) else {
         // Only the SHA-1 header: the sender is configured for a digest this verifier refuses.
         return Err(if headers.header(LEGACY_SHA1).is_some() {
@@ -29,15 +25,15 @@ pub(super) fn verify<H: Headers + ?Sized>(
             header: SIGNATURE,
             expected: "\"sha256=\" followed by 64 hex digits",
         })?;
-    if any_match(keys, &[body], &[mac]) {
-        Ok(Verified {
+    Ok(Parsed {
+        prefix: Vec::new(),
+        candidates: vec![mac],
+        verified: Verified {
             scheme: Scheme::GitHub,
             id: headers.header(DELIVERY).map(str::to_owned),
             timestamp: None,
-        })
-    } else {
-        Err(SignatureError::NoMatchingSignature)
-    }
+        },
+    })
 }
 
 pub(super) fn sign(key: &Key, body: &[u8]) -> String {

@@ -183,16 +183,81 @@ impl Verifier {
         body: &[u8],
         now_unix_secs: i64,
     ) -> Result<Verified, SignatureError> {
+        let pending = self.prepare(headers, now_unix_secs)?;
+        let macs: Vec<[u8; 32]> = self
+            .keys
+            .iter()
+            .map(|key| key.mac(&[&pending.parsed.prefix, body]))
+            .collect();
+        pending.finish(&macs)
+    }
+
+    /// The first half of a verification whose HMACs are computed elsewhere (WebCrypto in a
+    /// Worker, `node:crypto` in Node: native code is faster on large bodies). Parses the
+    /// headers and checks the timestamp; the caller then computes, for every secret in order,
+    /// HMAC-SHA256 over [`Pending::signed_prefix`] followed by the body, using
+    /// [`Secret::key_bytes`] as the key, and hands the MACs to [`Pending::finish`].
+    pub fn prepare<H: Headers + ?Sized>(
+        &self,
+        headers: &H,
+        now_unix_secs: i64,
+    ) -> Result<Pending, SignatureError> {
         let window = Window {
             now: now_unix_secs,
             tolerance: self.tolerance_secs,
         };
-        match self.scheme {
-            Scheme::StandardWebhooks => standard::verify(&self.keys, headers, body, window),
-            Scheme::Stripe => stripe::verify(&self.keys, headers, body, window),
-            Scheme::GitHub => github::verify(&self.keys, headers, body),
+        let parsed = match self.scheme {
+            Scheme::StandardWebhooks => standard::parse(headers, window)?,
+            Scheme::Stripe => stripe::parse(headers, window)?,
+            Scheme::GitHub => github::parse(headers)?,
+        };
+        Ok(Pending {
+            parsed,
+            secrets: self.keys.len(),
+        })
+    }
+}
+
+/// A verification waiting for its HMACs; see [`Verifier::prepare`].
+#[derive(Debug, Clone)]
+pub struct Pending {
+    parsed: Parsed,
+    secrets: usize,
+}
+
+impl Pending {
+    /// The bytes the sender signed before the body: `id.timestamp.` (Standard Webhooks),
+    /// `timestamp.` (Stripe) or nothing (GitHub).
+    pub fn signed_prefix(&self) -> &[u8] {
+        &self.parsed.prefix
+    }
+
+    /// Compares `macs` (one per configured secret, in order) with the header's signatures in
+    /// constant time. Fails with [`SignatureError::NoMatchingSignature`] when none matches or
+    /// when the number of MACs is not the number of secrets.
+    pub fn finish(self, macs: &[[u8; 32]]) -> Result<Verified, SignatureError> {
+        let matched = macs.len() == self.secrets
+            && macs.iter().any(|mac| {
+                self.parsed
+                    .candidates
+                    .iter()
+                    .any(|c| encoding::constant_time_eq(mac, c))
+            });
+        if matched {
+            Ok(self.parsed.verified)
+        } else {
+            Err(SignatureError::NoMatchingSignature)
         }
     }
+}
+
+/// What a scheme's header parser extracted: the signed prefix, the well-formed candidate
+/// MACs of a supported version, and what a success will report.
+#[derive(Debug, Clone)]
+struct Parsed {
+    prefix: Vec<u8>,
+    candidates: Vec<[u8; 32]>,
+    verified: Verified,
 }
 
 /// Signs outgoing webhooks (the gateway emulator, tests, the JS `Webhook.sign`).
@@ -311,17 +376,6 @@ fn parse_unix_secs(text: &[u8]) -> Option<i64> {
     )
 }
 
-/// Whether any of `keys` MACs `parts` to one of `candidates`. Every pair is compared in
-/// constant time; stopping at the first match only reveals that a match exists.
-fn any_match(keys: &[Key], parts: &[&[u8]], candidates: &[[u8; 32]]) -> bool {
-    keys.iter().any(|key| {
-        let mac = key.mac(parts);
-        candidates
-            .iter()
-            .any(|c| encoding::constant_time_eq(&mac, c))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -384,6 +438,46 @@ mod tests {
         ] {
             assert_eq!(parse_unix_secs(bad.as_bytes()), None, "{bad:?}");
         }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn prepared_verification_accepts_externally_computed_macs() {
+        let secrets = Secret::parse_list(
+            Scheme::StandardWebhooks,
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw whsec_c2VjcmV0LW9mLWEtcm90YXRlZC1lbmRwb2ludA==",
+        )
+        .unwrap();
+        let body = b"{}";
+        let signer = Signer::new(Scheme::StandardWebhooks, [secrets[1].clone()]).unwrap();
+        let headers = signer.headers("msg_9", 1_000, body);
+        let verifier = Verifier::new(Scheme::StandardWebhooks, secrets.clone()).unwrap();
+        let pending = verifier.prepare(&headers, 1_000).unwrap();
+        assert_eq!(pending.signed_prefix(), b"msg_9.1000.");
+        let macs: Vec<[u8; 32]> = secrets
+            .iter()
+            .map(|s| {
+                let mut mac = sha256::HmacSha256::new(s.key_bytes());
+                mac.update(pending.signed_prefix());
+                mac.update(body);
+                mac.finalize()
+            })
+            .collect();
+        assert_eq!(
+            pending.clone().finish(&macs).unwrap().id.as_deref(),
+            Some("msg_9")
+        );
+        assert_eq!(
+            pending.clone().finish(&macs[..1]),
+            Err(SignatureError::NoMatchingSignature)
+        );
+        assert_eq!(
+            pending.finish(&[[0; 32], [0; 32]]),
+            Err(SignatureError::NoMatchingSignature)
+        );
+        assert!(matches!(
+            verifier.prepare(&headers, 5_000),
+            Err(SignatureError::TimestampTooOld { .. })
+        ));
     }
 
     #[wasm_bindgen_test(unsupported = test)]

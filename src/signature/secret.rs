@@ -13,8 +13,8 @@ pub const MIN_SECRET_BYTES: usize = 24;
 
 const WHSEC_PREFIX: &str = "whsec_";
 
-/// A webhook signing key. Its `Debug` output is `Secret([REDACTED])`; there is no way to read
-/// the bytes back out of it.
+/// A webhook signing key. Its `Debug` output is `Secret([REDACTED])`; the bytes are only
+/// reachable through [`Secret::key_bytes`], for native HMAC implementations.
 #[derive(Clone)]
 pub struct Secret {
     key: Vec<u8>,
@@ -83,6 +83,12 @@ impl Secret {
         Ok(Secret {
             key: bytes.to_vec(),
         })
+    }
+
+    /// The key bytes, for handing to a native HMAC implementation (WebCrypto `importKey`,
+    /// `node:crypto`) in the two-step [`Verifier::prepare`] flow. Never log or return them.
+    pub fn key_bytes(&self) -> &[u8] {
+        &self.key
     }
 
     /// The key length in bytes.

@@ -2,7 +2,7 @@
 //! `svix-*` names), HMAC-SHA256 over `id.timestamp.body`, base64.
 
 use super::encoding::{base64_decode, base64_encode};
-use super::{any_match, parse_unix_secs, Headers, Key, Scheme, SignatureError, Verified, Window};
+use super::{parse_unix_secs, Headers, Key, Parsed, Scheme, SignatureError, Verified, Window};
 
 pub(super) const ID: &str = "webhook-id";
 pub(super) const TIMESTAMP: &str = "webhook-timestamp";
@@ -20,12 +20,10 @@ fn lookup<'h, H: Headers + ?Sized>(
         .ok_or(SignatureError::MissingHeader { header: name })
 }
 
-pub(super) fn verify<H: Headers + ?Sized>(
-    keys: &[Key],
+pub(super) fn parse<H: Headers + ?Sized>(
     headers: &H,
-    body: &[u8],
     window: Window,
-) -> Result<Verified, SignatureError> {
+) -> Result<Parsed, SignatureError> {
     let id = lookup(headers, ID, "svix-id")?;
     let timestamp_text = lookup(headers, TIMESTAMP, "svix-timestamp")?;
     let signatures = lookup(headers, SIGNATURE, "svix-signature")?;
@@ -72,16 +70,20 @@ pub(super) fn verify<H: Headers + ?Sized>(
     if v1_entries == 0 {
         return Err(SignatureError::NoSupportedSignature { header: SIGNATURE });
     }
-    let signed: [&[u8]; 5] = [id.as_bytes(), b".", timestamp_text.as_bytes(), b".", body];
-    if !candidates.is_empty() && any_match(keys, &signed, &candidates) {
-        Ok(Verified {
+    let mut prefix = Vec::with_capacity(id.len() + timestamp_text.len() + 2);
+    prefix.extend_from_slice(id.as_bytes());
+    prefix.push(b'.');
+    prefix.extend_from_slice(timestamp_text.as_bytes());
+    prefix.push(b'.');
+    Ok(Parsed {
+        prefix,
+        candidates,
+        verified: Verified {
             scheme: Scheme::StandardWebhooks,
             id: Some(id.to_owned()),
             timestamp: Some(timestamp),
-        })
-    } else {
-        Err(SignatureError::NoMatchingSignature)
-    }
+        },
+    })
 }
 
 pub(super) fn sign(keys: &[Key], id: &str, timestamp: &str, body: &[u8]) -> String {

@@ -2,7 +2,7 @@
 //! `timestamp.body`, keyed with the secret text as is.
 
 use super::encoding::{hex_decode, hex_encode};
-use super::{any_match, parse_unix_secs, Headers, Key, Scheme, SignatureError, Verified, Window};
+use super::{parse_unix_secs, Headers, Key, Parsed, Scheme, SignatureError, Verified, Window};
 
 pub(super) const SIGNATURE: &str = "stripe-signature";
 
@@ -15,12 +15,10 @@ fn malformed() -> SignatureError {
     }
 }
 
-pub(super) fn verify<H: Headers + ?Sized>(
-    keys: &[Key],
+pub(super) fn parse<H: Headers + ?Sized>(
     headers: &H,
-    body: &[u8],
     window: Window,
-) -> Result<Verified, SignatureError> {
+) -> Result<Parsed, SignatureError> {
     let header = headers
         .header(SIGNATURE)
         .ok_or(SignatureError::MissingHeader { header: SIGNATURE })?;
@@ -51,16 +49,17 @@ pub(super) fn verify<H: Headers + ?Sized>(
     if v1_entries == 0 {
         return Err(SignatureError::NoSupportedSignature { header: SIGNATURE });
     }
-    let signed: [&[u8]; 3] = [timestamp_text, b".", body];
-    if !candidates.is_empty() && any_match(keys, &signed, &candidates) {
-        Ok(Verified {
+    let mut prefix = timestamp_text.to_vec();
+    prefix.push(b'.');
+    Ok(Parsed {
+        prefix,
+        candidates,
+        verified: Verified {
             scheme: Scheme::Stripe,
             id: None,
             timestamp: Some(timestamp),
-        })
-    } else {
-        Err(SignatureError::NoMatchingSignature)
-    }
+        },
+    })
 }
 
 pub(super) fn sign(keys: &[Key], timestamp: &str, body: &[u8]) -> String {
