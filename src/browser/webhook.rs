@@ -8,7 +8,7 @@
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use crate::signature::{Headers, Scheme, Secret, SignatureError, Signer, Verifier};
+use crate::signature::{Headers, Pending, Scheme, Secret, SignatureError, Signer, Verifier};
 
 /// `add_secret_text` rule: npm `standardwebhooks`' base64 rule (0 is the scheme's own rule).
 const RULE_BASE64: u8 = 1;
@@ -24,6 +24,7 @@ pub struct WebhookCore {
     error: Option<SignatureError>,
     verified_id: Option<String>,
     verified_timestamp: Option<i64>,
+    pending: Option<Pending>,
 }
 
 /// Headers as `name\nvalue\nname\nvalue…`, names already lowercase.
@@ -72,6 +73,7 @@ impl WebhookCore {
             error: None,
             verified_id: None,
             verified_timestamp: None,
+            pending: None,
         }
     }
 
@@ -117,6 +119,55 @@ impl WebhookCore {
                 None
             }
         }
+    }
+
+    /// Starts a verification whose HMACs JS computes natively (`node:crypto`, WebCrypto):
+    /// returns the bytes signed before the body, or `None` with the error recorded.
+    pub fn prepare(&mut self, headers: &str, now_secs: f64) -> Option<Vec<u8>> {
+        let outcome = match &self.verifier {
+            Some(v) => v.prepare(&LineHeaders(headers), now_secs as i64),
+            None => Err(SignatureError::NoSecrets),
+        };
+        match outcome {
+            Ok(pending) => {
+                let prefix = pending.signed_prefix().to_vec();
+                self.pending = Some(pending);
+                Some(prefix)
+            }
+            Err(e) => {
+                self.record(Err(e));
+                None
+            }
+        }
+    }
+
+    /// Finishes the prepared verification with one 32-byte MAC per secret, concatenated in
+    /// the order the secrets were added. True on success, else the error is recorded.
+    pub fn finish(&mut self, macs: &[u8]) -> bool {
+        let outcome = match self.pending.take() {
+            Some(pending) => {
+                let macs: Vec<[u8; 32]> = macs
+                    .chunks_exact(32)
+                    .filter_map(|m| <[u8; 32]>::try_from(m).ok())
+                    .collect();
+                pending.finish(&macs)
+            }
+            None => Err(SignatureError::NoMatchingSignature),
+        };
+        self.record(outcome)
+    }
+
+    /// The number of secrets added.
+    pub fn key_count(&self) -> u32 {
+        self.secrets.len() as u32
+    }
+
+    /// The key bytes of secret `index`, for the JS side's native HMAC (the JS caller handed
+    /// the secret in, so nothing new is exposed).
+    pub fn key_bytes(&self, index: u32) -> Option<Vec<u8>> {
+        self.secrets
+            .get(index as usize)
+            .map(|s| s.key_bytes().to_vec())
     }
 
     /// The snake_case code of the last error (empty when there was none).
@@ -181,6 +232,10 @@ impl WebhookCore {
             Some(v) => v.verify(&LineHeaders(headers), body, now_secs as i64),
             None => Err(SignatureError::NoSecrets),
         };
+        self.record(outcome)
+    }
+
+    fn record(&mut self, outcome: Result<crate::signature::Verified, SignatureError>) -> bool {
         match outcome {
             Ok(verified) => {
                 self.error = None;
@@ -228,6 +283,23 @@ mod tests {
         assert!(!core.add_secret_text(RULE_BASE64, "whsec_c2hvcnQ="));
         assert_eq!(core.error_code(), "invalid_secret");
         assert!(core.error_message().starts_with("secret #2"));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn finishes_a_prepared_verification_with_external_macs() {
+        let mut core = WebhookCore::new(0);
+        assert!(core.add_secret_text(0, SECRET));
+        assert_eq!(core.key_count(), 1);
+        let prefix = core.prepare(HEADERS, 1_614_265_330.0).unwrap();
+        assert_eq!(prefix, b"msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.");
+        let mut mac = crate::signature::sha256::HmacSha256::new(&core.key_bytes(0).unwrap());
+        mac.update(&prefix);
+        mac.update(br#"{"test": 2432232314}"#);
+        assert!(core.finish(&mac.finalize()));
+        assert_eq!(core.verified_timestamp(), 1_614_265_330.0);
+        assert!(!core.finish(&[0; 32]));
+        assert!(core.prepare(HEADERS, 0.0).is_none());
+        assert_eq!(core.error_code(), "timestamp_too_new");
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -14,6 +14,8 @@ export interface WebhookOptions {
   format?: "raw";
   /** Seconds the signed timestamp may differ from now, in either direction. Default 300. */
   tolerance?: number;
+  /** `false`: always MAC in wasm, never with `node:crypto`/WebCrypto (default `true`). */
+  nativeHmac?: boolean;
 }
 
 export interface VerifyOptions {
@@ -60,6 +62,8 @@ export class WebhookSecretError extends Error {
 declare class SchemeWebhook {
   /** Verifies the raw `payload` and returns it parsed as JSON (`undefined` when empty). */
   verify<T = unknown>(payload: WebhookPayload, headers: WebhookHeaders, options?: VerifyOptions): T;
+  /** `verify` using WebCrypto for bodies of 512 bytes or more (faster in Workers/browsers). */
+  verifyAsync<T = unknown>(payload: WebhookPayload, headers: WebhookHeaders, options?: VerifyOptions): Promise<T>;
   /** `verify` plus the delivery id and signed timestamp. */
   verifyDelivery<T = unknown>(payload: WebhookPayload, headers: WebhookHeaders, options?: VerifyOptions): VerifiedDelivery<T>;
   /** The signature header value for `payload` sent as `msgId` at `timestamp`. */

@@ -39,6 +39,17 @@ const SCHEME_HEADERS = [
   ["x-hub-signature-256", "x-hub-signature", "x-github-delivery"],
 ];
 
+/** Bodies from this size on are MACed by the platform's native HMAC where a synchronous one
+ * exists (Node's `crypto`), and by WebCrypto in `verifyAsync`: native SHA-256 outruns wasm
+ * there (see tests/bench/verifier.bench.mjs). Parsing, the timestamp check and the
+ * constant-time comparison stay in the wasm core either way. */
+const NATIVE_MIN_BYTES = 512;
+
+const nodeCrypto =
+  typeof process !== "undefined" && typeof process.getBuiltinModule === "function" && !inWorkerd
+    ? process.getBuiltinModule("crypto")
+    : null;
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
@@ -97,6 +108,9 @@ function headerLines(headers, names) {
 class SchemeWebhook {
   #core;
   #scheme;
+  #nodeKeys = null;
+  #webKeys = null;
+  #webCrypto = true;
 
   constructor(scheme, secret, options = {}, defaultRule) {
     this.#scheme = scheme;
@@ -112,16 +126,65 @@ class SchemeWebhook {
       if (!ok) throw new WebhookSecretError(this.#core.error_message(), this.#core.error_code());
     }
     if (options.tolerance !== undefined) this.#core.set_tolerance(Number(options.tolerance));
+    if (nodeCrypto && options.nativeHmac !== false) {
+      this.#nodeKeys = this.#keys().map((k) => nodeCrypto.createSecretKey(k));
+    }
+    this.#webCrypto = options.nativeHmac !== false;
+  }
+
+  #keys() {
+    return Array.from({ length: this.#core.key_count() }, (_, i) => this.#core.key_bytes(i));
+  }
+
+  #fail(Class = WebhookVerificationError) {
+    return new Class(this.#core.error_message(), this.#core.error_code());
   }
 
   #check(payload, headers, now) {
     const lines = headerLines(headers, SCHEME_HEADERS[this.#scheme]);
     const secs = Math.floor((now ?? Date.now()) / 1000);
-    const ok =
-      typeof payload === "string"
-        ? this.#core.verify_str(lines, payload, secs)
-        : this.#core.verify_bytes(lines, toBytes(payload), secs);
-    if (!ok) throw new WebhookVerificationError(this.#core.error_message(), this.#core.error_code());
+    const text = typeof payload === "string";
+    const body = text ? payload : toBytes(payload);
+    let ok;
+    if (this.#nodeKeys !== null && (text ? body.length : body.byteLength) >= NATIVE_MIN_BYTES) {
+      const prefix = this.#core.prepare(lines, secs);
+      if (prefix === undefined) throw this.#fail();
+      const macs = new Uint8Array(32 * this.#nodeKeys.length);
+      this.#nodeKeys.forEach((key, i) => {
+        macs.set(nodeCrypto.createHmac("sha256", key).update(prefix).update(body).digest(), 32 * i);
+      });
+      ok = this.#core.finish(macs);
+    } else {
+      ok = text ? this.#core.verify_str(lines, body, secs) : this.#core.verify_bytes(lines, body, secs);
+    }
+    if (!ok) throw this.#fail();
+  }
+
+  async #checkAsync(payload, headers, now) {
+    const text = typeof payload === "string";
+    const body = text ? encoder.encode(payload) : toBytes(payload);
+    if (this.#nodeKeys !== null || !this.#webCrypto || body.byteLength < NATIVE_MIN_BYTES || !globalThis.crypto?.subtle) {
+      return this.#check(body, headers, now);
+    }
+    const lines = headerLines(headers, SCHEME_HEADERS[this.#scheme]);
+    const prefix = this.#core.prepare(lines, Math.floor((now ?? Date.now()) / 1000));
+    if (prefix === undefined) throw this.#fail();
+    this.#webKeys ??= await Promise.all(
+      this.#keys().map((k) => crypto.subtle.importKey("raw", k, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])),
+    );
+    const message = new Uint8Array(prefix.length + body.byteLength);
+    message.set(prefix);
+    message.set(body, prefix.length);
+    const macs = new Uint8Array(32 * this.#webKeys.length);
+    const signed = await Promise.all(this.#webKeys.map((key) => crypto.subtle.sign("HMAC", key, message)));
+    signed.forEach((mac, i) => macs.set(new Uint8Array(mac), 32 * i));
+    if (!this.#core.finish(macs)) throw this.#fail();
+  }
+
+  #result(payload, options) {
+    if (options.jsonParse === false) return undefined;
+    const text = typeof payload === "string" ? payload : decoder.decode(toBytes(payload));
+    return text === "" ? undefined : JSON.parse(text);
   }
 
   /**
@@ -131,9 +194,17 @@ class SchemeWebhook {
    */
   verify(payload, headers, options = {}) {
     this.#check(payload, headers, options.now?.getTime());
-    if (options.jsonParse === false) return undefined;
-    const text = typeof payload === "string" ? payload : decoder.decode(toBytes(payload));
-    return text === "" ? undefined : JSON.parse(text);
+    return this.#result(payload, options);
+  }
+
+  /**
+   * `verify` for runtimes whose only fast native HMAC is asynchronous (Workers, browsers):
+   * bodies of 512 bytes or more are MACed with WebCrypto, smaller ones by the wasm core.
+   * Same result and errors as `verify`.
+   */
+  async verifyAsync(payload, headers, options = {}) {
+    await this.#checkAsync(payload, headers, options.now?.getTime());
+    return this.#result(payload, options);
   }
 
   /**
@@ -155,7 +226,7 @@ class SchemeWebhook {
     const secs = Math.floor((timestamp instanceof Date ? timestamp.getTime() : Number(timestamp)) / 1000);
     const bytes = typeof payload === "string" ? encoder.encode(payload) : toBytes(payload);
     const signature = this.#core.sign(String(msgId), secs, bytes);
-    if (signature === undefined) throw new WebhookSecretError(this.#core.error_message(), this.#core.error_code());
+    if (signature === undefined) throw this.#fail(WebhookSecretError);
     return signature;
   }
 }

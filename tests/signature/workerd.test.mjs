@@ -1,0 +1,75 @@
+// The `workerd` entry of batchhook/webhook inside real workerd (miniflare's API): the wasm is
+// imported as a CompiledWasm module, `verify` (wasm) and `verifyAsync` (WebCrypto from 512
+// bytes on) accept what npm `standardwebhooks` signs and refuse tampered bodies.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, test } from "node:test";
+import { Miniflare } from "miniflare";
+import { Webhook as StdWebhook } from "standardwebhooks";
+import { rng, seedFromEnv, toBase64 } from "./support.mjs";
+
+const dist = new URL("../../dist/webhook/", import.meta.url);
+const WORKER = `
+import { Webhook } from "./webhook/workerd.js";
+async function outcome(run) {
+  try { const r = await run(); return { ok: true, id: r.id ?? null }; }
+  catch (e) { return { ok: false, code: e.code, name: e.name }; }
+}
+export default {
+  async fetch(request) {
+    const wh = new Webhook(request.headers.get("x-test-secret"));
+    const body = new Uint8Array(await request.arrayBuffer());
+    return Response.json({
+      sync: await outcome(() => wh.verifyDelivery(body, request.headers, { jsonParse: false })),
+      async: await outcome(() => wh.verifyAsync(body, request.headers, { jsonParse: false }).then(() => ({}))),
+    });
+  },
+};`;
+
+let mf;
+before(async () => {
+  mf = new Miniflare({
+    modulesRoot: "/t",
+    modules: [
+      { type: "ESModule", path: "/t/worker.mjs", contents: WORKER },
+      { type: "ESModule", path: "/t/webhook/workerd.js", contents: readFileSync(new URL("workerd.js", dist)) },
+      { type: "ESModule", path: "/t/webhook/index.js", contents: readFileSync(new URL("index.js", dist)) },
+      { type: "ESModule", path: "/t/webhook/webhook_wasm.js", contents: readFileSync(new URL("webhook_wasm.js", dist)) },
+      { type: "CompiledWasm", path: "/t/webhook/webhook_wasm_bg.wasm", contents: readFileSync(new URL("webhook_wasm_bg.wasm", dist)) },
+    ],
+    compatibilityDate: "2025-01-01",
+  });
+  await mf.ready;
+});
+after(() => mf?.dispose());
+
+test("inside workerd, verify and verifyAsync accept standardwebhooks signatures and refuse tampering", async () => {
+  const r = rng(seedFromEnv("workerd") ^ 0x27d4eb2f);
+  for (let i = 0; i < 60; i++) {
+    const secret = `whsec_${toBase64(r.bytes(r.int(24, 48)))}`;
+    const id = `msg_${r.alnum(12)}`;
+    const body = r.text(r.pick([10, 100, 400, 3000]));
+    const date = new Date();
+    const signature = new StdWebhook(secret).sign(id, date, body);
+    const send = (payload) =>
+      mf
+        .dispatchFetch("http://test/", {
+          method: "POST",
+          body: payload,
+          headers: {
+            "x-test-secret": secret,
+            "webhook-id": id,
+            "webhook-timestamp": String(Math.floor(date.getTime() / 1000)),
+            "webhook-signature": signature,
+          },
+        })
+        .then((res) => res.json());
+    const good = await send(body);
+    assert.deepEqual(good, { sync: { ok: true, id }, async: { ok: true, id: null } }, `case ${i} (${body.length} chars)`);
+    const bad = await send(`${body}!`);
+    for (const path of ["sync", "async"]) {
+      assert.equal(bad[path].code, "no_matching_signature", `case ${i} ${path}`);
+      assert.equal(bad[path].name, "WebhookVerificationError");
+    }
+  }
+});
