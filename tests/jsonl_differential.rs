@@ -158,6 +158,8 @@ fn odd_value() -> impl Strategy<Value = Vec<u8>> {
         b"\xf8\x88\x80\x80\x80",
         b"\xc3",
         b"\xe2\x82",
+        b"\xf0\x9f\x98",
+        b"\xf0\x9f",
         b"\x80",
         b"\xff",
     ];
