@@ -162,7 +162,7 @@ async function cargoBuild(name, entry, { simd, force }) {
 }
 
 /** wasm-bindgen then wasm-opt into `glueDir`; skipped when nothing that feeds them changed. */
-async function bindAndOptimize(name, entry, cargoWasm, glueDir, force) {
+async function bindAndOptimize(name, entry, cargoWasm, glueDir, { simd, force }) {
   const outName = entry.bindgen[entry.bindgen.indexOf("--out-name") + 1];
   const wasmOut = join(glueDir, `${outName}_bg.wasm`);
   const key = sha256(
@@ -183,7 +183,7 @@ async function bindAndOptimize(name, entry, cargoWasm, glueDir, force) {
     run("wasm-bindgen", [cargoWasm, "--out-dir", glueDir, ...entry.bindgen]),
   );
   await timed(`${name}: wasm-opt ${entry.optimize.join(" ")}`, () =>
-    run(bin("wasm-opt"), [wasmOut, "-o", wasmOut, ...entry.optimize, "--strip-debug", "--strip-producers", ...WASM_OPT_FEATURES]),
+    run(bin("wasm-opt"), [wasmOut, "-o", wasmOut, ...entry.optimize, "--strip-debug", "--strip-producers", ...WASM_OPT_FEATURES, ...(simd ? ["--enable-simd"] : [])]),
   );
   writeAtomic(stamp, key);
   return wasmOut;
@@ -252,11 +252,11 @@ async function buildEntry(name, { explicit, simd, force }) {
   }
   const cargoWasm = await cargoBuild(name, entry, { simd, force });
   if (entry.wrapper) {
-    const wasmOut = await bindAndOptimize(name, entry, cargoWasm, outDir, force);
+    const wasmOut = await bindAndOptimize(name, entry, cargoWasm, outDir, { simd, force });
     return [wasmOut, ...copyWrapper(entry.wrapper, outDir)];
   }
   const glueDir = join(root, "target/wasm-stamps", `${name}-glue`);
-  await bindAndOptimize(name, entry, cargoWasm, glueDir, force);
+  await bindAndOptimize(name, entry, cargoWasm, glueDir, { simd, force });
   await timed(`${name}: esbuild bundle`, () => bundleWorker(glueDir, outDir));
   return [join(outDir, "index_bg.wasm"), join(outDir, "index.js")];
 }
