@@ -31,6 +31,8 @@ pub enum Source {
     Webhook,
     /// batchhook's own poll of the gateway.
     Poll,
+    /// The operator API (or a test) asked for tracking.
+    Api,
 }
 
 impl Source {
@@ -38,6 +40,7 @@ impl Source {
         match self {
             Source::Webhook => "webhook",
             Source::Poll => "poll",
+            Source::Api => "api",
         }
     }
 }
@@ -67,6 +70,17 @@ pub fn remember_batch_id(sql: &SqlStorage, batch_id: &str) -> worker::Result<()>
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('batch_id', ?)",
         vec![serde_json::to_string(batch_id)?.into()],
     )?;
+    Ok(())
+}
+
+/// Stores a bare batch row naming `batch_id` when none exists yet, so a batch known only by id
+/// (a thin event, or tracking started before any poll answered) is visible.
+pub fn record_bare(sql: &SqlStorage, batch_id: &str, now: i64, by: Source) -> worker::Result<()> {
+    remember_batch_id(sql, batch_id)?;
+    if store::batch(sql)?.is_none() {
+        let bare = with_id(None, batch_id);
+        store::save_batch(sql, batch_id, None, &bare.to_json(), None, now, by.as_str())?;
+    }
     Ok(())
 }
 
@@ -117,18 +131,7 @@ pub fn delivery(
             true,
         ),
     };
-    if store::batch(sql)?.is_none() {
-        let bare = with_id(None, batch_id);
-        store::save_batch(
-            sql,
-            batch_id,
-            None,
-            &bare.to_json(),
-            None,
-            now,
-            Source::Webhook.as_str(),
-        )?;
-    }
+    record_bare(sql, batch_id, now, Source::Webhook)?;
     if let Some(summary) = event.delivery_summary() {
         store::set_meta(sql, "webhook_delivery", summary)?;
     }

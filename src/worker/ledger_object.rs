@@ -161,7 +161,7 @@ impl BatchLedger {
                 let batch_id = req.headers().get("x-batchhook-batch-id")?;
                 let due = txn::transaction(&self.state, move |sql| {
                     if let Some(id) = &batch_id {
-                        apply::remember_batch_id(sql, id)?;
+                        apply::record_bare(sql, id, now, apply::Source::Api)?;
                     }
                     if store::meta::<String>(sql, "batch_id")?.is_none() {
                         return Ok(None);
