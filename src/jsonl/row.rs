@@ -398,10 +398,13 @@ fn check_utf8(s: &[u8]) -> std::result::Result<(), usize> {
 /// The length of the valid UTF-8 sequence starting at the non-ASCII byte `s[i]`, if valid.
 #[inline(always)]
 fn utf8_width(s: &[u8], i: usize) -> Option<usize> {
-    let byte = |k: usize| s.get(i + k).copied().unwrap_or(0);
+    #[inline(always)]
+    fn byte(s: &[u8], at: usize) -> u8 {
+        s.get(at).copied().unwrap_or(0)
+    }
     // Lead byte → length and the allowed range of the second byte (which excludes overlong
     // forms, UTF-16 surrogates and code points above U+10FFFF).
-    let (width, low, high) = match byte(0) {
+    let (width, low, high) = match byte(s, i) {
         0xC2..=0xDF => (2, 0x80, 0xBF),
         0xE0 => (3, 0xA0, 0xBF),
         0xE1..=0xEC | 0xEE..=0xEF => (3, 0x80, 0xBF),
@@ -411,12 +414,12 @@ fn utf8_width(s: &[u8], i: usize) -> Option<usize> {
         0xF4 => (4, 0x80, 0x8F),
         _ => return None,
     };
+    let second = byte(s, i + 1);
     // A continuation byte is 0x80..=0xBF, i.e. below -64 as a signed byte.
-    let continuation = |k: usize| (byte(k) as i8) < -64;
-    let second = byte(1);
-    let ok = (low..=high).contains(&second)
-        && (width < 3 || continuation(2))
-        && (width < 4 || continuation(3));
+    let ok = second >= low
+        && second <= high
+        && (width < 3 || (byte(s, i + 2) as i8) < -64)
+        && (width < 4 || (byte(s, i + 3) as i8) < -64);
     ok.then_some(width)
 }
 
