@@ -36,7 +36,9 @@ pub(crate) fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
 }
 
 fn invalid_argument(message: impl Into<String>) -> ClientError {
-    ClientError::Api(gateway::GatewayError::InvalidArgument(message.into()))
+    ClientError::Api(Box::new(gateway::GatewayError::InvalidArgument(
+        message.into(),
+    )))
 }
 
 /// The options of `createBatch`, as the JavaScript wrapper passes them (camelCase JSON).
@@ -90,7 +92,7 @@ impl Inner {
                 detail: "the body is not UTF-8 JSON".to_owned(),
             })?;
         js_sys::JSON::parse(text).map_err(|_| {
-            ClientError::Api(gateway::GatewayError::InvalidResponse {
+            ClientError::from(gateway::GatewayError::InvalidResponse {
                 status: response.status,
                 detail: "the body is not JSON".to_owned(),
             })
@@ -117,10 +119,9 @@ impl Inner {
 
     async fn results_from_files(&self, batch: &Batch) -> Result<JsValue, ClientError> {
         if !batch.is_terminal() {
-            return Err(ClientError::Api(gateway::GatewayError::InvalidArgument(
-                "the batch has not finished yet; results are available once it is completed"
-                    .to_owned(),
-            )));
+            return Err(invalid_argument(
+                "the batch has not finished yet; results are available once it is completed",
+            ));
         }
         let mut rows = Vec::new();
         for file in [&batch.output_file_id, &batch.error_file_id]
@@ -190,7 +191,7 @@ impl Sleeper for JsSleeper {
 
 fn wait_error(e: WaitError) -> ClientError {
     match e {
-        WaitError::Gateway(e) | WaitError::GaveUp { last: e, .. } => ClientError::Api(e),
+        WaitError::Gateway(e) | WaitError::GaveUp { last: e, .. } => ClientError::Api(Box::new(e)),
         deadline => ClientError::Timeout(deadline.to_string()),
     }
 }
@@ -263,7 +264,7 @@ impl BatchClientCore {
         promise(async move {
             let report = jsonl::validate(&content, &endpoint);
             if !report.is_valid() {
-                return Err(ClientError::InvalidJsonl(report));
+                return Err(ClientError::InvalidJsonl(Box::new(report)));
             }
             // A boundary that happens to occur in the file is refused by the core: draw again.
             let mut attempt = 0;
@@ -444,15 +445,20 @@ impl BatchClientCore {
     }
 
     /// The `ws(s)://` URL of the batch's live updates: the batch's own `websocket_url` when this
-    /// API's origin serves it (the gateway's `/ws`, which takes the token as `?access_token=`
-    /// since a browser WebSocket cannot send an `Authorization` header), else the worker's
-    /// `/events` (no token in the URL: the wrapper offers it as a subprotocol).
+    /// API's origin serves it and it is not the worker's `/events` (the gateway's `/ws`, which
+    /// takes the token as `?access_token=` since a browser WebSocket cannot send an
+    /// `Authorization` header), else the worker's `/events` (no token in the URL: the wrapper
+    /// offers it as a subprotocol).
     #[wasm_bindgen(js_name = eventsUrl)]
     pub fn events_url(&self, id: String, websocket_url: Option<String>) -> Result<String, JsValue> {
         let own = self.inner.batch_request(Method::Get, &id, "/events")?;
         let own = self.inner.transport.url(&own.path);
-        let gateway_socket =
-            websocket_url.filter(|u| origin(u).is_some() && origin(u) == origin(&own));
+        // The worker advertises its own `/events` as `websocket_url`: that one takes the token
+        // as a subprotocol, like the URL built here.
+        let gateway_socket = websocket_url.filter(|u| {
+            let path = u.split(['?', '#']).next().unwrap_or(u);
+            origin(u).is_some() && origin(u) == origin(&own) && !path.ends_with("/events")
+        });
         let with_token = gateway_socket.is_some();
         let url = gateway_socket.unwrap_or(own);
         let url = match url.split_once("://") {

@@ -11,16 +11,16 @@ use wasm_bindgen::JsValue;
 #[derive(Debug)]
 pub(crate) enum ClientError {
     /// The API answered with an error, could not be reached, or was asked something unsendable.
-    Api(GatewayError),
+    Api(Box<GatewayError>),
     /// The JSONL input has invalid rows (or is invalid as a whole); nothing was uploaded.
-    InvalidJsonl(Report),
+    InvalidJsonl(Box<Report>),
     /// Waiting passed its deadline; the message names the last status seen.
     Timeout(String),
 }
 
 impl From<GatewayError> for ClientError {
     fn from(e: GatewayError) -> Self {
-        ClientError::Api(e)
+        ClientError::Api(Box::new(e))
     }
 }
 

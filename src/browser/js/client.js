@@ -434,6 +434,9 @@ class Watcher {
     let opened = false;
     const socket = new WebSocket(url, protocols);
     this.socket = socket;
+    // A failed handshake is followed by `close`, which decides what happens next; listening
+    // also keeps EventEmitter-based WebSocket implementations from throwing it.
+    socket.addEventListener('error', () => {});
     socket.addEventListener('open', () => {
       opened = true;
       this.onTransport('websocket');
