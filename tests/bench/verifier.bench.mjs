@@ -9,6 +9,7 @@
 //
 //   node -e 'import("./tests/bench/verifier.bench.mjs").then(m => m.default())'
 //
+// BENCH_WEBHOOK_DIST=<dir> benches another build of the entry instead of dist/webhook;
 // BENCH_WEBHOOK_SIMD_DIST=<dir> adds a column for a second build (e.g. one with simd128).
 // BENCH_MS=<ms> sets the time spent per measurement (default 400).
 import { createHmac, timingSafeEqual } from "node:crypto";
@@ -136,7 +137,7 @@ const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
 const sizeLabel = (s) => (s >= 1048576 ? `${s / 1048576} MB` : s >= 1024 ? `${s / 1024} KB` : `${s} B`);
 
 export default async function run() {
-  const distDir = join(root, "dist/webhook");
+  const distDir = process.env.BENCH_WEBHOOK_DIST ?? join(root, "dist/webhook");
   if (!existsSync(join(distDir, "index.js"))) throw new Error("dist/webhook is missing: run `node scripts/build.mjs webhook`");
   const ours = await import(join(distDir, "index.js"));
   const simdDir = process.env.BENCH_WEBHOOK_SIMD_DIST;
