@@ -53,6 +53,10 @@ pub enum PollReason {
 }
 
 /// Decides what a verified payload does to a stored status (`None`: nothing stored yet).
+///
+/// This looks at statuses only: a sideways move (`in_progress` ↔ `paused`) is applied whatever
+/// its age. [`LedgerState`](crate::ledger::LedgerState) adds the signed time to order those and
+/// the duplicate and dead-letter decisions; prefer it where deliveries are stored.
 pub fn on_payload(stored: Option<&LifecycleStatus>, event: &Event) -> PayloadAction {
     match event.claim() {
         Claim::Thin { .. } if stored.is_some_and(LifecycleStatus::is_terminal) => {
