@@ -105,8 +105,9 @@ export class BatchView {
     showMessage($('#batch-error'), '');
     const status = statusOf(batch);
     const badge = $('#batch-status');
-    badge.textContent = words(status);
-    badge.className = `badge ${status}`;
+    const paused = isPaused(batch) && !TERMINAL.has(status);
+    badge.textContent = paused ? `${words(status)} · paused by batchhook` : words(status);
+    badge.className = `badge ${status}${paused ? ' paused' : ''}`;
     if (previous && statusOf(previous) !== status) announce(`Batch is now ${words(status)}.`);
     if (TERMINAL.has(status)) $('#batch-transport').textContent = 'Finished — no more updates';
     this.renderProgress(batch);

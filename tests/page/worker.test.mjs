@@ -77,6 +77,7 @@ test('pause and resume from the page, and a Worker restart mid-run is survived b
   await page.getByRole('dialog', { name: 'Pause this batch?' }).getByRole('button', { name: 'Pause' }).click();
   await page.locator('#action-message', { hasText: 'Paused.' }).waitFor();
   await page.locator('#batch-monitoring', { hasText: /Paused \(batchhook\)\s*yes/ }).waitFor();
+  await page.locator('#batch-status.paused', { hasText: 'paused by batchhook' }).waitFor();
   assert.ok(await page.getByRole('button', { name: 'Resume' }).isEnabled());
   assert.ok(await page.getByRole('button', { name: 'Pause' }).isDisabled());
   await screenshot(page, '13-worker-paused');
