@@ -11,7 +11,8 @@
 //
 // BENCH_WEBHOOK_DIST=<dir> benches another build of the entry instead of dist/webhook;
 // BENCH_WEBHOOK_SIMD_DIST=<dir> adds a column for a second build (e.g. one with simd128).
-// BENCH_MS=<ms> sets the time spent per measurement (default 400).
+// BENCH_MS=<ms> sets the time spent per measurement (default 400), BENCH_ROUNDS the number of
+// interleaved rounds whose best counts (default 3; workerd uses one fewer).
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -25,6 +26,9 @@ const SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 const SIZES = [256, 2048, 65536, 1048576];
 const CROSSOVER_SIZES = [256, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 262144, 1048576];
 const BUDGET_MS = Number(process.env.BENCH_MS ?? 400);
+/** Contenders are measured in interleaved rounds and each keeps its best round, so a burst of
+ * load from other processes on the machine penalises no contender more than the others. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const encoder = new TextEncoder();
 
 const bodyOf = (size) => `{"type":"batch.completed","data":{"pad":"${"x".repeat(Math.max(0, size - 44))}"}}`;
@@ -148,7 +152,10 @@ export default async function run() {
   for (const size of SIZES) {
     const c = signedCase(size);
     const row = { size };
-    for (const [name, make] of Object.entries(contenders)) row[name] = await opsPerSec(make(c));
+    const runs = Object.entries(contenders).map(([name, make]) => [name, make(c)]);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, fn] of runs) row[name] = Math.max(row[name] ?? 0, await opsPerSec(fn));
+    }
     rows.push(row);
   }
 
@@ -156,12 +163,13 @@ export default async function run() {
   const crossover = [];
   try {
     for (const size of CROSSOVER_SIZES) {
-      crossover.push({
-        size,
-        ours: await workerdOpsPerSec(mf, "ours", size),
-        wasm: await workerdOpsPerSec(mf, "wasm", size),
-        webcrypto: await workerdOpsPerSec(mf, "webcrypto", size),
-      });
+      const best = { size, ours: 0, wasm: 0, webcrypto: 0 };
+      for (let round = 0; round < Math.max(1, ROUNDS - 1); round++) {
+        for (const impl of ["ours", "wasm", "webcrypto"]) {
+          best[impl] = Math.max(best[impl], await workerdOpsPerSec(mf, impl, size));
+        }
+      }
+      crossover.push(best);
     }
   } finally {
     await mf.dispose();
@@ -191,7 +199,7 @@ export default async function run() {
   });
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i].length)));
   const line = (cells) => `| ${cells.map((c, i) => c.padStart(widths[i])).join(" | ")} |`;
-  console.log("\nverifier: Standard Webhooks verifications per second (one run)");
+  console.log(`\nverifier: Standard Webhooks verifications per second (one run, best of ${ROUNDS} interleaved rounds)`);
   console.log(line(header));
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
   for (const row of table) console.log(line(row));
