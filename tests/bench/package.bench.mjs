@@ -11,10 +11,10 @@ import { gzipSync } from 'node:zlib';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const KB = 1024;
 
-/** Files a consumer downloads for one entry directory (type declarations excluded). */
+/** Files a browser downloads for one entry directory (types and the Workers variant excluded). */
 function entryFiles(dir) {
   return readdirSync(dir)
-    .filter((f) => f.endsWith('.js') || f.endsWith('.wasm'))
+    .filter((f) => (f.endsWith('.js') && f !== 'workerd.js') || f.endsWith('.wasm'))
     .map((f) => join(dir, f));
 }
 
@@ -32,19 +32,31 @@ function sizes(files) {
   return { raw, gzip, wasmGzip };
 }
 
-/** Median time to compile + instantiate the entry's wasm with its glue, from bytes in memory. */
-async function instantiation(dir, glueName, wasmName, runs = 15) {
-  const glue = await import(pathToFileURL(join(dir, glueName)).href);
-  const bytes = readFileSync(join(dir, wasmName));
-  const times = [];
-  for (let i = 0; i < runs; i++) {
+/**
+ * Median over fresh processes of one compile + instantiate of the entry's wasm with its glue,
+ * from bytes in memory. A fresh process each time: V8 caches compiled modules by their bytes,
+ * so repeating it in one process would time the cache.
+ */
+async function instantiation(dir, glueName, wasmName, runs = 7) {
+  const { execFileSync } = await import('node:child_process');
+  const script = `
+    const glue = await import(${JSON.stringify(pathToFileURL(join(dir, glueName)).href)});
+    const bytes = (await import('node:fs')).readFileSync(${JSON.stringify(join(dir, wasmName))});
     const t0 = performance.now();
     const module = await WebAssembly.compile(bytes);
+    const t1 = performance.now();
     glue.initSync({ module });
-    times.push(performance.now() - t0);
+    const t2 = performance.now();
+    console.log(JSON.stringify([t2 - t0, t2 - t1]));`;
+  const total = [];
+  const instantiate = [];
+  for (let i = 0; i < runs; i++) {
+    const [all, inst] = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim());
+    total.push(all);
+    instantiate.push(inst);
   }
-  times.sort((a, b) => a - b);
-  return { median: times[Math.floor(times.length / 2)], min: times[0] };
+  const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  return { median: median(total), instantiate: median(instantiate) };
 }
 
 /** Time for a fresh `import` of the entry (module graph + wasm instantiation), in a child. */
@@ -73,7 +85,8 @@ export default async function run() {
       'wasm gzip': `${fmt(s.wasmGzip)} (≤ 8 KB)`,
       'total gzip': `${fmt(s.gzip)} (≤ 15 KB)`,
       raw: fmt(s.raw),
-      'instantiate (median)': `${inst.median.toFixed(2)} ms (≤ 5 ms)`,
+      'compile+instantiate': `${inst.median.toFixed(2)} ms`,
+      'instantiate (≤ 5 ms)': `${inst.instantiate.toFixed(2)} ms`,
       'import (median)': `${imp.toFixed(1)} ms`,
     });
   } else {
@@ -91,7 +104,8 @@ export default async function run() {
       'wasm gzip': fmt(withWebhook.wasmGzip),
       'total gzip': `${fmt(withWebhook.gzip)} (≤ 150 KB)`,
       raw: fmt(withWebhook.raw),
-      'instantiate (median)': `${inst.median.toFixed(2)} ms (≤ 5 ms)`,
+      'compile+instantiate': `${inst.median.toFixed(2)} ms`,
+      'instantiate (≤ 5 ms)': `${inst.instantiate.toFixed(2)} ms`,
       'import (median)': `${imp.toFixed(1)} ms`,
     });
     rows.push({
@@ -103,7 +117,7 @@ export default async function run() {
   } else {
     rows.push({ entry: 'batchhook', 'wasm gzip': 'not built (node scripts/build.mjs client)' });
   }
-  console.log('npm package: gzip sizes (level 9) and wasm instantiation in Node');
+  console.log('npm package: gzip sizes (level 9); wasm compile+instantiate and instantiate alone (a precompiled module, as Workers load it), medians over fresh Node processes; full import time');
   console.table(rows);
 }
 
