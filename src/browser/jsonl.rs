@@ -35,7 +35,9 @@ impl JsonlValidator {
     /// A validator for rows targeting `endpoint`, e.g. `/v1/chat/completions`.
     #[wasm_bindgen(constructor)]
     pub fn new(endpoint: &str) -> JsonlValidator {
-        JsonlValidator { inner: Some(Validator::new(endpoint)) }
+        JsonlValidator {
+            inner: Some(Validator::new(endpoint)),
+        }
     }
 
     /// Validates the rows `chunk` completes; ignored after `finish`.
