@@ -428,6 +428,9 @@ pub fn ensure_polling(
             now + schedule.next_delay(state.attempt, seed, None).as_millis() as i64
         }))
     };
+    if due == state.next_at {
+        return Ok(due);
+    }
     state.next_at = due;
     save_poll_state(sql, &state)?;
     Ok(due)
