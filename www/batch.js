@@ -377,7 +377,7 @@ function signalsOf(batch) {
     ['Provider', fmt(pick('provider'))],
     ['Request id', fmt(pick('request_id'))],
     ['Provider batch id', fmt(pick('native_batch_id'))],
-    ['Webhook deliveries', deliveriesText(pick('delivered_events', 'deliveries_succeeded', 'delivery_success_count'), pick('total_attempts', 'delivery_attempts'), pick('pending_retries', 'retry_count', 'delivery_retry_count'))],
+    ['Webhook deliveries (gateway report)', deliveriesText(pick('delivered_events', 'deliveries_succeeded', 'delivery_success_count'), pick('total_attempts', 'delivery_attempts'), pick('pending_retries', 'retry_count', 'delivery_retry_count'))],
     ['Last delivery HTTP status', fmt(pick('last_delivery_http_status', 'last_response_status', 'last_delivery_status'))],
     ['Last failure', dateOrDash(pick('last_failure_at'))],
     ['Last failure message', fmt(pick('last_error_message', 'last_failure_message'))],
