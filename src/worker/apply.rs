@@ -93,7 +93,6 @@ pub fn delivery(
     size: usize,
     now: i64,
 ) -> worker::Result<DeliveryOutcome> {
-    remember_batch_id(sql, batch_id)?;
     if store::count_duplicate(sql, &facts.webhook_id, now)? {
         return Ok(DeliveryOutcome {
             outcome: "duplicate",
@@ -131,7 +130,9 @@ pub fn delivery(
             true,
         ),
     };
-    record_bare(sql, batch_id, now, Source::Webhook)?;
+    if current.is_none() {
+        record_bare(sql, batch_id, now, Source::Webhook)?;
+    }
     if let Some(summary) = event.delivery_summary() {
         store::set_meta(sql, "webhook_delivery", summary)?;
     }
@@ -153,9 +154,13 @@ pub fn delivery(
             last_duplicate_at: None,
         },
     )?;
+    let after = match action {
+        PayloadAction::Apply { status, .. } => Some(status),
+        _ => current,
+    };
     Ok(DeliveryOutcome {
         outcome,
-        status: stored_status(sql)?.map(|s| s.as_str().to_owned()),
+        status: after.map(|s| s.as_str().to_owned()),
         poll_now,
     })
 }
@@ -419,6 +424,9 @@ pub fn ensure_polling(
     seed: u64,
 ) -> worker::Result<Option<i64>> {
     let mut state = poll_state(sql)?;
+    if !poll_now && state.next_at.is_some() {
+        return Ok(state.next_at);
+    }
     let due = if poll_now {
         Some(now)
     } else if finished(sql)? {

@@ -52,21 +52,30 @@ pub struct BatchLedger {
     env: Env,
     /// The schema version, or why the migrations failed (every request then answers 503).
     schema: std::result::Result<usize, String>,
+    /// Set by a delivery that changed nothing (duplicate, unchanged, stale, terminal), so the
+    /// after-change hook is skipped for the bulk of webhook traffic.
+    unchanged: std::cell::Cell<bool>,
 }
 
 impl DurableObject for BatchLedger {
     fn new(state: State, env: Env) -> Self {
         let schema = txn::transaction(&state, |sql| migrations::apply(sql, migrations::LEDGER))
             .map_err(|e| e.to_string());
-        Self { state, env, schema }
+        Self {
+            state,
+            env,
+            schema,
+            unchanged: std::cell::Cell::new(false),
+        }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
+        self.unchanged.set(false);
         let answer = match self.route(req).await {
             Ok(resp) => Ok(resp),
             Err(err) => err.into_response(),
         };
-        if self.schema.is_ok() {
+        if self.schema.is_ok() && !self.unchanged.get() {
             // The operator API: push new timeline entries to sockets, start result ingestion.
             if let Err(e) = api::ledger::after_change(&self.state).await {
                 worker::console_warn!("batchhook: operator API hook failed: {e}");
@@ -243,6 +252,10 @@ impl BatchLedger {
             Ok((outcome, due))
         })?;
         self.wake_at(due).await?;
+        self.unchanged.set(matches!(
+            outcome.outcome,
+            "duplicate" | "unchanged" | "stale" | "terminal"
+        ));
         Ok(Response::from_json(&serde_json::json!({
             "webhook_id": webhook_id,
             "outcome": outcome.outcome,

@@ -76,11 +76,20 @@ test("every webhook dropped: the batch converges by polling alone", async () => 
 
 test("each delivery duplicated five times is applied once", async () => {
   const batch = await stack.create({ rows: 6, metadata: knobs({ duplicate: 5, run_s: 1500 }) });
-  const view = await converged(batch.id);
-  const sent = (await stack.sent(batch.id)).filter((e) => e.outcome === "sent");
+  await converged(batch.id);
+  // The emulator logs each copy as it sends it: wait until every delivery's five copies are out.
+  const sent = await waitFor(async () => {
+    const s = (await stack.sent(batch.id)).filter((e) => e.outcome === "sent");
+    const copies = new Map();
+    for (const e of s) copies.set(e.webhook_id, (copies.get(e.webhook_id) ?? 0) + 1);
+    return [...copies.values()].every((n) => n === 5) && s;
+  }, { timeoutMs: 15_000, what: "all five copies of every delivery to be sent" });
   const ids = new Set(sent.map((e) => e.webhook_id));
   assert.ok(ids.size >= 2, `expected several deliveries, got ${ids.size}`);
-  assert.equal(sent.length, ids.size * 5);
+  assert.ok(sent.every((e) => e.response_status === 200), "every copy was acknowledged");
+  const view = await stack.waitView(batch.id, (v) => v.batchhook.deliveries.reduce((n, d) => n + 1 + d.duplicates, 0) === sent.length, {
+    what: "the worker to have received every copy",
+  });
   const rows = view.batchhook.deliveries;
   assert.equal(rows.length, ids.size, "one row per webhook-id");
   for (const row of rows) {
