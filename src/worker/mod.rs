@@ -3,7 +3,7 @@
 //! (`signature`, `event`, `reconcile`, `gateway`).
 //!
 //! # Public routes
-//! - `POST /webhooks/:source` — signed webhook intake ([`intake`]): `413` over
+//! - `POST /webhooks/:source` — signed webhook intake (module `intake`): `413` over
 //!   `MAX_BODY_BYTES`, `400`/`401` for signatures, `400` for a body that is not a JSON event,
 //!   `202 {"outcome":"dead_lettered"}` for a verified event naming no batch, else the ledger's
 //!   `200 {"webhook_id","outcome","status"}` after the delivery is committed; `503` when
@@ -24,8 +24,8 @@
 //! - Header `x-batchhook-test-fault: after-insert` on a webhook makes the ledger fail inside
 //!   its transaction after inserting the delivery (to test the rollback).
 //!
-//! The Durable Objects' own internal routes are listed in [`ledger_object`] and
-//! [`index_object`].
+//! The Durable Objects' own internal routes are listed in the `ledger_object` and
+//! `index_object` module docs.
 
 mod api;
 mod apply;
