@@ -78,29 +78,35 @@ function toBytes(payload) {
   throw new TypeError("payload must be a string, Uint8Array, Buffer, ArrayBuffer or ArrayBuffer view");
 }
 
-/** Headers of a Fetch `Headers`/Map-like (has get) or a plain object (Node's req.headers). */
+function headerLine(out, name, value) {
+  if (value == null) return out;
+  if (Array.isArray(value)) value = value.join(", ");
+  value = String(value);
+  if (value.includes("\n")) {
+    throw new WebhookVerificationError(`the ${name} header is malformed: it contains a line break`, "malformed_header");
+  }
+  return out === "" ? `${name}\n${value}` : `${out}\n${name}\n${value}`;
+}
+
+/** The scheme's headers as `name\nvalue\n…` from a Fetch `Headers`/Map-like (has `get`) or a
+ * plain object such as Node's `req.headers` (keys matched case-insensitively, first wins). */
 function headerLines(headers, names) {
   if (headers == null || typeof headers !== "object") {
     throw new TypeError("headers must be a Headers instance or an object of header values");
   }
-  let get;
-  if (typeof headers.get === "function") {
-    get = (name) => headers.get(name);
-  } else {
-    const lower = {};
-    for (const key of Object.keys(headers)) lower[key.toLowerCase()] = headers[key];
-    get = (name) => lower[name];
-  }
   let out = "";
-  for (const name of names) {
-    let value = get(name);
-    if (value == null) continue;
-    if (Array.isArray(value)) value = value.join(", ");
-    value = String(value);
-    if (value.includes("\n")) {
-      throw new WebhookVerificationError(`the ${name} header is malformed: it contains a line break`, "malformed_header");
+  if (typeof headers.get === "function") {
+    for (const name of names) out = headerLine(out, name, headers.get(name));
+    return out;
+  }
+  const seen = new Set();
+  for (const key in headers) {
+    if (!Object.hasOwn(headers, key)) continue;
+    const name = key.toLowerCase();
+    if (names.includes(name) && !seen.has(name)) {
+      seen.add(name);
+      out = headerLine(out, name, headers[key]);
     }
-    out += out === "" ? `${name}\n${value}` : `\n${name}\n${value}`;
   }
   return out;
 }
