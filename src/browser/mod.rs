@@ -10,8 +10,8 @@ pub mod webhook;
 #[cfg(feature = "browser")]
 pub mod client;
 #[cfg(feature = "browser")]
-pub mod jsonl;
-#[cfg(feature = "browser")]
 mod errors;
+#[cfg(feature = "browser")]
+pub mod jsonl;
 #[cfg(feature = "browser")]
 mod transport;
