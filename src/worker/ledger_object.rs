@@ -248,9 +248,11 @@ impl BatchLedger {
                     "injected fault after the delivery insert".into(),
                 ));
             }
+            let before = apply::poll_state(sql)?.next_at;
             let due = apply::ensure_polling(sql, outcome.poll_now, now, &schedule, seed)?;
-            Ok((outcome, due))
+            Ok((outcome, (due != before).then_some(due).flatten()))
         })?;
+        // The alarm already matches an unchanged schedule; only a new due time needs it set.
         self.wake_at(due).await?;
         self.unchanged.set(matches!(
             outcome.outcome,
