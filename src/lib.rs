@@ -19,6 +19,7 @@ pub mod index;
 pub mod ingest;
 pub mod jsonl;
 pub mod ledger;
+pub mod public;
 pub mod reconcile;
 pub mod signature;
 

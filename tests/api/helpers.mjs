@@ -38,7 +38,9 @@ export async function startApi({ speed = 1000, seed = 1, bindings = {}, persistD
         init.body = typeof body === "string" ? body : JSON.stringify(body);
         init.headers["content-type"] = "application/json";
       }
-      const res = await fetch(new URL(path, worker.url), init);
+      const res = await fetch(new URL(path, worker.url), init).catch((error) => {
+        throw new Error(`${method} ${path}: ${error.message} (${error.cause?.code ?? error.cause})`);
+      });
       const text = await res.text();
       let json;
       try {

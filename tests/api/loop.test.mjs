@@ -27,6 +27,9 @@ test("upload, create, watch over WebSocket, complete and page the results", { ti
   assert.match(created.id, /\S/);
   assert.equal(created.webhook?.secret, undefined, "the webhook secret never appears in a response");
   assert.equal(created.webhook?.url, new URL("/webhooks/aistats", stack.worker.url).toString());
+  const origin = new URL(stack.worker.url).origin;
+  assert.equal(created.polling_url, `${origin}/v1/batches/${created.id}`, "URLs point at the API, not the gateway");
+  assert.ok(!JSON.stringify(created).includes(stack.emu.url), "no gateway URL leaks");
 
   const socket = await stack.events(created.id);
   const done = await stack.waitView(
@@ -37,6 +40,9 @@ test("upload, create, watch over WebSocket, complete and page the results", { ti
   assert.equal(done.batchhook.ingestion.totals.rows, rows);
   assert.equal(done.batchhook.ingestion.totals.failed, 2);
   assert.equal(done.batchhook.results_stored, rows);
+  assert.equal(done.polling_url, `${origin}/v1/batches/${created.id}`);
+  const listed = await stack.call("GET", "/v1/batches?limit=5");
+  assert.equal(listed.body.data.find((b) => b.id === created.id).polling_url, done.polling_url);
 
   const { rows: results, last } = await stack.results(created.id, { limit: 7 });
   assert.equal(results.length, rows);

@@ -7,6 +7,7 @@
 //! a live delivery (its `webhook-id` still dedupes), and the dead letter is marked replayed.
 
 use super::front::{index_call, ledger_call};
+use super::Caller;
 use super::V1Error;
 use crate::access::Workspace;
 use crate::event::Event;
@@ -55,7 +56,7 @@ fn require_operator(env: &Env, workspace: &Workspace) -> Result<(), V1Error> {
 }
 
 /// Lists dead letters (empty for workspaces other than the operator's).
-pub async fn list(env: &Env, workspace: &Workspace) -> Answer {
+pub async fn list(env: &Env, workspace: &Caller) -> Answer {
     if require_operator(env, workspace).is_err() {
         return Ok(Response::from_json(&json!({"object": "list", "data": []}))?);
     }
@@ -63,7 +64,7 @@ pub async fn list(env: &Env, workspace: &Workspace) -> Answer {
 }
 
 /// Replays one dead letter.
-pub async fn replay(mut req: Request, env: &Env, workspace: &Workspace, seq: &str) -> Answer {
+pub async fn replay(mut req: Request, env: &Env, workspace: &Caller, seq: &str) -> Answer {
     require_operator(env, workspace)?;
     let asked: Value =
         serde_json::from_slice(&req.bytes().await.unwrap_or_default()).unwrap_or(Value::Null);

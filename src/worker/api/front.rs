@@ -1,7 +1,7 @@
 //! The `/v1` handlers in the stateless worker: they call the gateway and the Durable Objects.
 
+use super::Caller;
 use super::{dead_letters, V1Error};
-use crate::access::Workspace;
 use crate::gateway::{self, CreateBatch, Transport, WebhookRequest};
 use crate::idempotency;
 use crate::jsonl::{Limits, Validator};
@@ -13,6 +13,9 @@ use worker::{Env, Method, Request, Response};
 /// The header carrying the caller's workspace to the Durable Objects.
 pub const WORKSPACE_HEADER: &str = "x-batchhook-workspace";
 
+/// The API's public origin, so the Durable Objects can point batch URLs at it.
+pub const BASE_HEADER: &str = "x-batchhook-base";
+
 /// Set when the caller is the operator workspace, which also sees batches no workspace owns
 /// (first seen through a webhook, never created through the API).
 pub const OPERATOR_HEADER: &str = "x-batchhook-operator";
@@ -20,7 +23,7 @@ pub const OPERATOR_HEADER: &str = "x-batchhook-operator";
 type Answer = Result<Response, V1Error>;
 
 /// Routes an authenticated request.
-pub async fn dispatch(req: Request, env: &Env, workspace: &Workspace) -> Answer {
+pub async fn dispatch(req: Request, env: &Env, workspace: &Caller) -> Answer {
     let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     let method = req.method();
@@ -86,7 +89,7 @@ pub async fn ledger_call(
     batch_id: &str,
     method: Method,
     path: &str,
-    workspace: &Workspace,
+    workspace: &Caller,
     body: Option<Vec<u8>>,
     extra: &[(&str, &str)],
 ) -> Answer {
@@ -96,7 +99,10 @@ pub async fn ledger_call(
             "the batch id is empty".into(),
         ));
     }
-    let mut headers = vec![(WORKSPACE_HEADER, workspace.as_str())];
+    let mut headers = vec![
+        (WORKSPACE_HEADER, workspace.as_str()),
+        (BASE_HEADER, workspace.base.as_str()),
+    ];
     let operator = super::primary_workspace(env).as_deref() == Some(workspace.as_str());
     if operator {
         headers.push((OPERATOR_HEADER, "1"));
@@ -111,11 +117,14 @@ pub async fn index_call(
     env: &Env,
     method: Method,
     path: &str,
-    workspace: &Workspace,
+    workspace: &Caller,
     body: Option<Vec<u8>>,
 ) -> Answer {
     let stub = stubs::index(env)?;
-    let headers = [(WORKSPACE_HEADER, workspace.as_str())];
+    let headers = [
+        (WORKSPACE_HEADER, workspace.as_str()),
+        (BASE_HEADER, workspace.base.as_str()),
+    ];
     Ok(stubs::call(&stub, method, path, &headers, body).await?)
 }
 
@@ -124,6 +133,16 @@ pub fn gateway(env: &Env) -> FetchTransport {
     FetchTransport::new(
         config::text(env, "GATEWAY_URL").unwrap_or_default(),
         config::text(env, "GATEWAY_API_KEY"),
+    )
+}
+
+/// The API's public origin: `PUBLIC_URL` when set, else the request's own origin.
+pub fn api_base(env: &Env, req: &Request) -> Result<String, V1Error> {
+    Ok(
+        match config::text(env, "PUBLIC_URL").filter(|u| !u.is_empty()) {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => req.url()?.origin().ascii_serialization(),
+        },
     )
 }
 
@@ -207,7 +226,7 @@ async fn file_content(env: &Env, id: &str) -> Answer {
 }
 
 /// `POST /v1/batches`.
-async fn create(mut req: Request, env: &Env, workspace: &Workspace) -> Answer {
+async fn create(mut req: Request, env: &Env, workspace: &Caller) -> Answer {
     let header_key = req.headers().get("idempotency-key")?;
     let body: Value = req.json().await.map_err(|e| {
         V1Error::Invalid(
@@ -287,7 +306,7 @@ async fn create(mut req: Request, env: &Env, workspace: &Workspace) -> Answer {
         env,
         "/api/register",
         workspace,
-        json!({"id": id, "status": batch.lifecycle(), "object": super::ledger::public(batch.to_value())}),
+        json!({"id": id, "status": batch.lifecycle(), "object": crate::public::batch(batch.to_value(), None)}),
     )
     .await?;
     if let Some(key) = &key {
@@ -299,9 +318,8 @@ async fn create(mut req: Request, env: &Env, workspace: &Workspace) -> Answer {
         )
         .await?;
     }
-    Ok(Response::from_json(&super::ledger::public(
-        batch.to_value(),
-    ))?)
+    let shown = crate::public::batch(batch.to_value(), Some(&workspace.base));
+    Ok(Response::from_json(&shown)?)
 }
 
 async fn create_upstream(
@@ -320,10 +338,7 @@ async fn create_upstream(
 /// The webhook the worker attaches: its own `/webhooks/aistats` (or `PUBLIC_URL`), the first
 /// secret of `WEBHOOK_SECRETS`, and `WEBHOOK_EVENTS` when set.
 fn webhook(env: &Env, req: &Request) -> Result<WebhookRequest, V1Error> {
-    let base = match config::text(env, "PUBLIC_URL").filter(|u| !u.is_empty()) {
-        Some(url) => url.trim_end_matches('/').to_owned(),
-        None => req.url()?.origin().ascii_serialization(),
-    };
+    let base = api_base(env, req)?;
     let secret = config::text(env, "WEBHOOK_SECRETS")
         .and_then(|s| s.split_whitespace().next().map(str::to_owned))
         .ok_or_else(|| {
@@ -343,7 +358,7 @@ fn webhook(env: &Env, req: &Request) -> Result<WebhookRequest, V1Error> {
 async fn index_json(
     env: &Env,
     path: &str,
-    workspace: &Workspace,
+    workspace: &Caller,
     body: Value,
 ) -> Result<Value, V1Error> {
     let bytes = serde_json::to_vec(&body).map_err(|e| V1Error::Unavailable(e.to_string()))?;

@@ -14,7 +14,7 @@
 //! The ledgers' outbox summaries (`POST /summaries`, handled by the index object) also refresh
 //! the listing through [`on_summary`]; an older summary never replaces a newer one.
 
-use super::front::WORKSPACE_HEADER;
+use super::front::{BASE_HEADER, WORKSPACE_HEADER};
 use super::V1Error;
 use crate::batch::{LifecycleStatus, ListQuery};
 use crate::idempotency::{self, Decision, Record, DEFAULT_LEASE_MS};
@@ -107,7 +107,7 @@ pub fn on_summary(
         vec![
             shown.into(),
             i64::from(paused).into(),
-            super::ledger::public(object.clone()).to_string().into(),
+            crate::public::batch(object.clone(), None).to_string().into(),
             updated_at.into(),
             id.into(),
             updated_at.into(),
@@ -143,19 +143,43 @@ async fn handle(sql: &SqlStorage, mut req: Request) -> Answer {
                 sql,
                 "INSERT OR IGNORE INTO api_listing (id, workspace, status, updated_at, object) VALUES (?, ?, ?, ?, ?)",
                 vec![
-                    body.id.into(),
+                    body.id.as_str().into(),
                     workspace.into(),
                     body.status.into(),
                     0i64.into(),
                     body.object.to_string().into(),
                 ],
             )?;
+            // The ledger may have sent a summary before this registration (a webhook that beat
+            // the create's answer): apply the newest one the index already holds.
+            #[derive(Deserialize)]
+            struct Known {
+                status: Option<String>,
+                updated_at: f64,
+                object: String,
+            }
+            let known = store::first::<Known>(
+                sql,
+                "SELECT status, updated_at, object FROM batches WHERE id = ?",
+                vec![body.id.as_str().into()],
+            )?;
+            if let Some(known) = known {
+                let object: Value = serde_json::from_str(&known.object).unwrap_or(Value::Null);
+                let at = known.updated_at as i64;
+                on_summary(sql, &body.id, known.status.as_deref(), None, at, &object)?;
+            }
             Ok(Response::from_json(&json!({"listed": true}))?)
         }
         (Method::Get, ["api", "list"]) => {
             let raw = req.url()?.query().unwrap_or("").to_owned();
             let query = ListQuery::parse(&raw)?;
-            Ok(Response::from_json(&list(sql, &workspace, &query)?)?)
+            let base = req.headers().get(BASE_HEADER)?;
+            Ok(Response::from_json(&list(
+                sql,
+                &workspace,
+                &query,
+                base.as_deref(),
+            )?)?)
         }
         (Method::Post, ["api", "idempotency", action]) => {
             #[derive(Deserialize)]
@@ -258,7 +282,12 @@ fn reserve(sql: &SqlStorage, key: &str, fingerprint: &str, now: i64) -> Answer {
 }
 
 /// One list page of the workspace's batches.
-fn list(sql: &SqlStorage, workspace: &str, query: &ListQuery) -> Result<Value, V1Error> {
+fn list(
+    sql: &SqlStorage,
+    workspace: &str,
+    query: &ListQuery,
+    base: Option<&str>,
+) -> Result<Value, V1Error> {
     let plan = plan(query);
     let (below, found) = match &plan.after {
         None => (MAX_SAFE_SEQ, true),
@@ -306,7 +335,10 @@ fn list(sql: &SqlStorage, workspace: &str, query: &ListQuery) -> Result<Value, V
             seq: r.seq,
             id: r.id,
             status: r.status.map(|s| LifecycleStatus::parse(&s)),
-            batch: serde_json::from_str(&r.object).unwrap_or(Value::Null),
+            batch: crate::public::batch(
+                serde_json::from_str(&r.object).unwrap_or(Value::Null),
+                base,
+            ),
         })
         .collect();
     let page = assemble(entries, query, found)?;

@@ -18,7 +18,7 @@
 //! chunk per alarm run ([`ingest_step`]) and stores its rows together with the advanced cursor
 //! in one transaction, so a restart resumes exactly where the last commit left off.
 
-use super::front::{OPERATOR_HEADER, WORKSPACE_HEADER};
+use super::front::{BASE_HEADER, OPERATOR_HEADER, WORKSPACE_HEADER};
 use super::V1Error;
 use crate::batch::{Batch, LifecycleStatus};
 use crate::control::{CancelDecision, Control};
@@ -92,11 +92,15 @@ async fn handle(state: &State, env: &Env, mut req: Request) -> Answer {
     };
     let now = js_sys::Date::now() as i64;
     let who = format!("api:{workspace}");
+    let base = req.headers().get(BASE_HEADER)?;
     match (req.method(), path.as_str()) {
-        (Method::Get, "/api/state") => Ok(Response::from_json(&full_state(state, &sql).await?)?),
+        (Method::Get, "/api/state") => Ok(Response::from_json(
+            &full_state(state, &sql, base.as_deref()).await?,
+        )?),
         (Method::Get, "/api/public") => {
             let batch = apply::stored_batch(&sql)?.unwrap_or_default();
-            Ok(Response::from_json(&public(batch.to_value()))?)
+            let shown = crate::public::batch(batch.to_value(), base.as_deref());
+            Ok(Response::from_json(&shown)?)
         }
         (Method::Post, "/api/pause") => {
             let control = control(&sql)?;
@@ -107,7 +111,9 @@ async fn handle(state: &State, env: &Env, mut req: Request) -> Answer {
             txn::transaction(state, move |sql| {
                 save_control(sql, &id, &next, "paused", now, "pause")
             })?;
-            Ok(Response::from_json(&full_state(state, &sql).await?)?)
+            Ok(Response::from_json(
+                &full_state(state, &sql, base.as_deref()).await?,
+            )?)
         }
         (Method::Post, "/api/resume") => {
             let next = control(&sql)?.resume(now)?;
@@ -121,14 +127,23 @@ async fn handle(state: &State, env: &Env, mut req: Request) -> Answer {
                 apply::ensure_polling(sql, true, now, &schedule, 0)
             })?;
             wake_at(state, due.or(Some(now))).await?;
-            Ok(Response::from_json(&full_state(state, &sql).await?)?)
+            Ok(Response::from_json(
+                &full_state(state, &sql, base.as_deref()).await?,
+            )?)
         }
         (Method::Post, "/api/cancel") => {
             let body = req.bytes().await.unwrap_or_default();
             let reason = serde_json::from_slice::<Value>(&body)
                 .ok()
                 .and_then(|v| v.get("reason").and_then(Value::as_str).map(str::to_owned));
-            cancel(state, env, &sql, &batch_id, &who, reason.as_deref(), now).await
+            let request = CancelCall {
+                batch_id: &batch_id,
+                who: &who,
+                reason: reason.as_deref(),
+                base: base.as_deref(),
+                now,
+            };
+            cancel(state, env, &sql, request).await
         }
         (Method::Get, "/api/results") => results(&sql, &req),
         (Method::Get, "/api/events") => {
@@ -202,19 +217,27 @@ async fn register(state: &State, env: &Env, workspace: &str, body: Value) -> Ans
 }
 
 /// Decides a cancel, forwards it, and applies the gateway's answer like a poll.
-async fn cancel(
-    state: &State,
-    env: &Env,
-    sql: &SqlStorage,
-    batch_id: &str,
-    who: &str,
-    reason: Option<&str>,
+/// A cancel request as the ledger received it.
+struct CancelCall<'a> {
+    batch_id: &'a str,
+    who: &'a str,
+    reason: Option<&'a str>,
+    base: Option<&'a str>,
     now: i64,
-) -> Answer {
+}
+
+async fn cancel(state: &State, env: &Env, sql: &SqlStorage, call: CancelCall<'_>) -> Answer {
+    let CancelCall {
+        batch_id,
+        who,
+        reason,
+        base,
+        now,
+    } = call;
     let batch = apply::stored_batch(sql)?.unwrap_or_default();
     let next = match control(sql)?.cancel(&batch, who, reason, now)? {
         CancelDecision::AlreadyRequested => {
-            return Ok(Response::from_json(&full_state(state, sql).await?)?)
+            return Ok(Response::from_json(&full_state(state, sql, base).await?)?)
         }
         CancelDecision::Forward(next) => next,
     };
@@ -249,7 +272,7 @@ async fn cancel(
         apply::poll(sql, &id, &result, now, &schedule, 0)
     })?;
     wake_at(state, due).await?;
-    Ok(Response::from_json(&full_state(state, sql).await?)?)
+    Ok(Response::from_json(&full_state(state, sql, base).await?)?)
 }
 
 fn schedule(env: &Env) -> Schedule {
@@ -317,16 +340,8 @@ fn save_control(
     store::push_outbox(sql, &summary.to_string(), now)
 }
 
-/// A batch object as the API shows it: never a webhook secret.
-pub fn public(mut object: Value) -> Value {
-    if let Some(hook) = object.get_mut("webhook").and_then(Value::as_object_mut) {
-        hook.remove("secret");
-    }
-    object
-}
-
 /// `GET /v1/batches/{id}`: the ledger's view plus control, ingestion and result totals.
-async fn full_state(state: &State, sql: &SqlStorage) -> Result<Value, V1Error> {
+async fn full_state(state: &State, sql: &SqlStorage, base: Option<&str>) -> Result<Value, V1Error> {
     let alarm = state.storage().get_alarm().await?;
     let mut view: Value = match crate::worker::view::batch(sql, alarm) {
         Ok(mut resp) => resp.json().await?,
@@ -355,7 +370,7 @@ async fn full_state(state: &State, sql: &SqlStorage) -> Result<Value, V1Error> {
         block.insert("ingestion".into(), ingestion);
         block.insert("results_stored".into(), json!(count_results(sql)?));
     }
-    Ok(public(view))
+    Ok(crate::public::batch(view, base))
 }
 
 fn count_results(sql: &SqlStorage) -> worker::Result<i64> {
@@ -533,16 +548,19 @@ pub fn publish(state: &State) -> worker::Result<()> {
 }
 
 /// After any change: push new timeline entries, and make sure an alarm is pending when result
-/// ingestion has work (a batch that turned terminal by webhook has no poll scheduled).
+/// ingestion or the outbox has work (a batch that turned terminal by webhook has no poll
+/// scheduled).
 pub async fn after_change(state: &State) -> worker::Result<()> {
     let sql = state.storage().sql();
     ensure_schema(&sql)?;
     publish(state)?;
-    if store::meta::<String>(&sql, "api.owner")?.is_none() || control(&sql)?.paused {
-        return Ok(());
-    }
-    let batch = apply::stored_batch(&sql)?.unwrap_or_default();
-    if results_pending(&sql, &batch)? && state.storage().get_alarm().await?.is_none() {
+    // Summaries still queued for the index (e.g. from a delivery that made the batch terminal,
+    // after which no poll is scheduled) are flushed by the alarm: make sure one is pending.
+    let outbox_waiting = !store::outbox(&sql)?.is_empty();
+    let ingest_waiting = store::meta::<String>(&sql, "api.owner")?.is_some()
+        && !control(&sql)?.paused
+        && results_pending(&sql, &apply::stored_batch(&sql)?.unwrap_or_default())?;
+    if (outbox_waiting || ingest_waiting) && state.storage().get_alarm().await?.is_none() {
         state.storage().set_alarm(0).await?;
     }
     Ok(())

@@ -63,7 +63,10 @@ pub async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         .get("upgrade")?
         .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
     let answer = match authenticate(&req, env) {
-        Ok(workspace) => front::dispatch(req, env, &workspace).await,
+        Ok(workspace) => match front::api_base(env, &req) {
+            Ok(base) => front::dispatch(req, env, &Caller { workspace, base }).await,
+            Err(err) => Err(err),
+        },
         Err(err) => Err(err),
     };
     let response = match answer {
@@ -94,6 +97,22 @@ pub async fn with_headers(
     Ok(Response::from_bytes(body)?
         .with_status(status)
         .with_headers(headers))
+}
+
+/// An authenticated caller: its workspace (what `Deref` gives) and the API origin it used.
+pub struct Caller {
+    /// The caller's workspace.
+    pub workspace: Workspace,
+    /// The API's public origin (`PUBLIC_URL`, else the request's origin).
+    pub base: String,
+}
+
+impl std::ops::Deref for Caller {
+    type Target = Workspace;
+
+    fn deref(&self) -> &Workspace {
+        &self.workspace
+    }
 }
 
 /// The caller's workspace from `Authorization: Bearer …`, or from the WebSocket subprotocol
