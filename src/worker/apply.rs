@@ -4,8 +4,8 @@
 
 use crate::batch::{Batch, LifecycleStatus};
 use crate::event::Event;
-use crate::reconcile::Schedule;
-use crate::reconcile::{self, IgnoreReason, PayloadAction, PollReason};
+use crate::ledger::{Decision, Delivery, LedgerState, Source as LedgerSource, StaleReason};
+use crate::reconcile::{self, Schedule};
 use crate::worker::ledger_object::DeliveryHeaders;
 use crate::worker::store::{self, DeliveryRow, EventRow};
 use serde::{Deserialize, Serialize};
@@ -15,8 +15,12 @@ use worker::SqlStorage;
 /// What a delivery did, as answered to the sender and stored as the delivery's outcome.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeliveryOutcome {
-    /// `applied`, `duplicate`, `unchanged`, `stale`, `terminal` or `poll_requested`.
+    /// The core ledger's outcome: `applied`, `duplicate`, `stale`, `needs_reconcile` or
+    /// `dead_letter`.
     pub outcome: &'static str,
+    /// Why, for `stale` (`unchanged`, `older`, `terminal`), `needs_reconcile` (`thin`,
+    /// `unknown_status`) and `dead_letter`.
+    pub reason: Option<String>,
     /// The stored status after the delivery.
     pub status: Option<String>,
     /// Whether the ledger must poll the gateway now.
@@ -84,7 +88,27 @@ pub fn record_bare(sql: &SqlStorage, batch_id: &str, now: i64, by: Source) -> wo
     Ok(())
 }
 
-/// Records one verified delivery and applies the core's decision for it.
+/// The core ledger's state for this batch (`meta.ledger`); a ledger stored before it existed
+/// starts from the stored status.
+pub fn ledger_state(sql: &SqlStorage, batch_id: &str) -> worker::Result<LedgerState> {
+    match store::meta::<LedgerState>(sql, "ledger")? {
+        Some(state) => Ok(state),
+        None => {
+            let mut state = LedgerState::new(batch_id);
+            state.status = stored_status(sql)?;
+            Ok(state)
+        }
+    }
+}
+
+/// A decision's reason as its snake_case wire name.
+fn reason_name<T: Serialize>(reason: &T) -> Option<String> {
+    serde_json::to_value(reason)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+}
+
+/// Records one verified delivery and applies the core ledger's decision for it.
 pub fn delivery(
     sql: &SqlStorage,
     batch_id: &str,
@@ -93,42 +117,62 @@ pub fn delivery(
     size: usize,
     now: i64,
 ) -> worker::Result<DeliveryOutcome> {
-    if store::count_duplicate(sql, &facts.webhook_id, now)? {
-        return Ok(DeliveryOutcome {
-            outcome: "duplicate",
-            status: stored_status(sql)?.map(|s| s.as_str().to_owned()),
-            poll_now: false,
-        });
-    }
-    let current = stored_status(sql)?;
-    let action = reconcile::on_payload(current.as_ref(), event);
-    let (outcome, detail, poll_now) = match &action {
-        PayloadAction::Apply { status, poll } => {
+    let already_seen = store::count_duplicate(sql, &facts.webhook_id, now)?;
+    let mut ledger = ledger_state(sql, batch_id)?;
+    let current = ledger.status.clone();
+    let delivery = Delivery {
+        webhook_id: facts.webhook_id.clone(),
+        signed_at: facts.signed_at,
+        received_at: facts.received_at,
+        event: Ok(event.clone()),
+    };
+    let decision = ledger.handle_delivery(&delivery, already_seen);
+    store::set_meta(sql, "ledger", &ledger)?;
+    let outcome = decision.outcome();
+    let reason = match &decision {
+        Decision::Duplicate => {
+            return Ok(DeliveryOutcome {
+                outcome,
+                reason: None,
+                status: current.map(|s| s.as_str().to_owned()),
+                poll_now: false,
+            })
+        }
+        Decision::Applied { timeline, .. } => {
             let object = match event.batch() {
                 Some(full) => full.clone(),
-                None => with_status(stored_batch(sql)?, batch_id, status),
+                None => with_status(stored_batch(sql)?, batch_id, &timeline.to),
             };
+            let reference = facts.webhook_id.as_str();
             save(
                 sql,
                 batch_id,
                 current.as_ref(),
-                status,
+                &timeline.to,
                 &object,
                 now,
                 Source::Webhook,
-                &facts.webhook_id,
+                reference,
             )?;
-            ("applied", None, *poll)
+            None
         }
-        PayloadAction::Ignore { reason } => (ignore_outcome(*reason), None, false),
-        PayloadAction::PollNow { reason } => (
-            "poll_requested",
-            Some(match reason {
-                PollReason::Thin => "the payload names the batch but not its state",
-                PollReason::UnknownStatus => "the payload's status is unknown to this version",
-            }),
-            true,
-        ),
+        Decision::Stale { reason, refresh } => {
+            if let (true, Some(full), Some(status)) = (*refresh, event.batch(), current.as_ref()) {
+                save(
+                    sql,
+                    batch_id,
+                    Some(status),
+                    status,
+                    full,
+                    now,
+                    Source::Webhook,
+                    &facts.webhook_id,
+                )?;
+            }
+            reason_name(reason)
+        }
+        Decision::NeedsReconcile { reason } => reason_name(reason),
+        Decision::DeadLetter { code, .. } => Some(code.clone()),
     };
     if current.is_none() {
         record_bare(sql, batch_id, now, Source::Webhook)?;
@@ -149,19 +193,16 @@ pub fn delivery(
             body_sha256: facts.body_sha256.clone(),
             size: size as i64,
             outcome: outcome.to_owned(),
-            detail: detail.map(str::to_owned),
+            detail: reason.clone(),
             duplicates: 0,
             last_duplicate_at: None,
         },
     )?;
-    let after = match action {
-        PayloadAction::Apply { status, .. } => Some(status),
-        _ => current,
-    };
     Ok(DeliveryOutcome {
         outcome,
-        status: after.map(|s| s.as_str().to_owned()),
-        poll_now,
+        reason,
+        status: ledger.status.as_ref().map(|s| s.as_str().to_owned()),
+        poll_now: decision.poll_now(),
     })
 }
 
@@ -169,14 +210,6 @@ fn claimed_status(event: &Event) -> Option<String> {
     match event.claim() {
         crate::event::Claim::Status(s) => Some(s.as_str().to_owned()),
         crate::event::Claim::Thin { .. } => None,
-    }
-}
-
-fn ignore_outcome(reason: IgnoreReason) -> &'static str {
-    match reason {
-        IgnoreReason::Unchanged => "unchanged",
-        IgnoreReason::Stale => "stale",
-        IgnoreReason::Terminal => "terminal",
     }
 }
 
@@ -322,42 +355,51 @@ pub fn poll(
             let reference = request_id
                 .clone()
                 .unwrap_or_else(|| format!("poll-{}", state.polls));
-            let outcome = match batch.lifecycle() {
-                Some(observed) => match reconcile::on_status(current.as_ref(), &observed, true) {
-                    PayloadAction::Apply { status, .. } => {
+            let mut ledger = ledger_state(sql, batch_id)?;
+            let decision = ledger.handle_poll(batch, LedgerSource::Poll, now.div_euclid(1000));
+            store::set_meta(sql, "ledger", &ledger)?;
+            match &decision {
+                Decision::Applied { timeline, .. } => {
+                    let to = &timeline.to;
+                    save(
+                        sql,
+                        batch_id,
+                        current.as_ref(),
+                        to,
+                        batch,
+                        now,
+                        Source::Poll,
+                        &reference,
+                    )?;
+                    state.attempt = 0;
+                }
+                Decision::Stale {
+                    refresh: true,
+                    reason: StaleReason::Unchanged,
+                } => {
+                    if let Some(status) = current.as_ref() {
                         save(
                             sql,
                             batch_id,
-                            current.as_ref(),
-                            &status,
+                            Some(status),
+                            status,
                             batch,
                             now,
                             Source::Poll,
                             &reference,
                         )?;
-                        state.attempt = 0;
-                        "applied"
                     }
-                    PayloadAction::Ignore {
-                        reason: IgnoreReason::Unchanged,
-                    } => {
-                        let status = current.clone().unwrap_or(observed);
-                        save(
-                            sql,
-                            batch_id,
-                            Some(&status),
-                            &status,
-                            batch,
-                            now,
-                            Source::Poll,
-                            &reference,
-                        )?;
-                        "unchanged"
-                    }
-                    PayloadAction::Ignore { reason } => ignore_outcome(reason),
-                    PayloadAction::PollNow { .. } => "unknown_status",
+                }
+                _ => {}
+            }
+            let outcome = match &decision {
+                Decision::Stale { reason, .. } => match reason {
+                    StaleReason::Unchanged => "unchanged",
+                    StaleReason::Older => "older",
+                    StaleReason::Terminal => "terminal",
+                    StaleReason::UnknownStatus => "unknown_status",
                 },
-                None => "no_status",
+                other => other.outcome(),
             };
             (outcome, None, Some(*http_status), None)
         }

@@ -4,8 +4,9 @@
 //!
 //! Internal routes (called through the stub; JSON out):
 //! - `POST /deliveries` — a verified delivery: raw body, `x-batchhook-batch-id`, and the
-//!   [`DeliveryHeaders`] as JSON in `x-batchhook-delivery`. Answers `200 {"outcome","status",
-//!   "webhook_id"}` once recorded and applied in one transaction, `503` if storage failed.
+//!   [`DeliveryHeaders`] as JSON in `x-batchhook-delivery`. Answers `200 {"webhook_id",
+//!   "outcome","reason","status"}` (the core ledger's decision) once recorded and applied in
+//!   one transaction, `503` if storage failed.
 //! - `GET /state` — the batch plus its `batchhook` block, or `404` if no batch was seen.
 //! - `POST /poll` — poll the gateway now (answers `202`); with `x-batchhook-batch-id` it also
 //!   starts tracking a batch this ledger has not seen yet (how a batch created through our own
@@ -52,7 +53,7 @@ pub struct BatchLedger {
     env: Env,
     /// The schema version, or why the migrations failed (every request then answers 503).
     schema: std::result::Result<usize, String>,
-    /// Set by a delivery that changed nothing (duplicate, unchanged, stale, terminal), so the
+    /// Set by a delivery that changed no status (`duplicate`, `stale`), so the
     /// after-change hook is skipped for the bulk of webhook traffic.
     unchanged: std::cell::Cell<bool>,
 }
@@ -254,13 +255,12 @@ impl BatchLedger {
         })?;
         // The alarm already matches an unchanged schedule; only a new due time needs it set.
         self.wake_at(due).await?;
-        self.unchanged.set(matches!(
-            outcome.outcome,
-            "duplicate" | "unchanged" | "stale" | "terminal"
-        ));
+        self.unchanged
+            .set(matches!(outcome.outcome, "duplicate" | "stale"));
         Ok(Response::from_json(&serde_json::json!({
             "webhook_id": webhook_id,
             "outcome": outcome.outcome,
+            "reason": outcome.reason,
             "status": outcome.status,
         }))?)
     }

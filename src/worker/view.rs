@@ -3,6 +3,7 @@
 //! classification). The operator API builds on this shape.
 
 use crate::batch::WebhookDelivery;
+use crate::ledger::LedgerState;
 use crate::worker::errors::ApiError;
 use crate::worker::{apply, store};
 use serde_json::{json, Map, Value};
@@ -23,6 +24,7 @@ pub fn batch(sql: &SqlStorage, alarm_pending: Option<i64>) -> Result<Response, A
         .as_ref()
         .and_then(|w| w.delivery.clone())
         .or(store::meta(sql, "webhook_delivery")?);
+    let ledger: Option<LedgerState> = store::meta(sql, "ledger")?;
     let count = |outcome: &str| deliveries.iter().filter(|d| d.outcome == outcome).count();
     let last_delivery = deliveries.iter().max_by_key(|d| d.received_at);
     let cancel: Option<Value> = store::meta(sql, "cancel_request")?;
@@ -36,7 +38,8 @@ pub fn batch(sql: &SqlStorage, alarm_pending: Option<i64>) -> Result<Response, A
         "webhooks_received": deliveries.len(),
         "webhooks_applied": count("applied"),
         "webhook_duplicates": deliveries.iter().map(|d| d.duplicates).sum::<i64>(),
-        "webhooks_stale": count("stale") + count("terminal"),
+        "webhooks_stale": count("stale"),
+        "delivery_facts": ledger.map(|l| l.facts),
         "last_webhook_at": last_delivery.map(|d| d.received_at),
         "gateway_delivery": gateway_delivery,
         "last_delivery_http_status": gateway_delivery.as_ref().and_then(|d| d.last_response_status),

@@ -121,15 +121,16 @@ test("a delivery sent five times, concurrently, is applied once and counted as f
 
 test("reordered deliveries never move a batch backwards and a terminal state is final", async () => {
   const order = [
-    ["msg_r3", "completed", "applied"],
-    ["msg_r2", "in_progress", "terminal"],
-    ["msg_r1", "pending", "terminal"],
-    ["msg_r4", "failed", "terminal"],
+    ["msg_r3", "completed", "applied", null],
+    ["msg_r2", "in_progress", "stale", "terminal"],
+    ["msg_r1", "pending", "stale", "terminal"],
+    ["msg_r4", "failed", "stale", "terminal"],
   ];
-  for (const [id, status, expected] of order) {
+  for (const [id, status, expected, reason] of order) {
     const res = await send(worker, secret, id, fullEvent("b_order", status));
     assert.equal(res.status, 200, res.text);
     assert.equal(res.body.outcome, expected, `${id} (${status})`);
+    assert.equal(res.body.reason, reason, `${id} (${status})`);
     assert.equal(res.body.status, "completed");
   }
   const { body } = await view("b_order");
@@ -142,6 +143,7 @@ test("an out-of-order delivery before terminal is recorded as stale", async () =
   assert.equal((await send(worker, secret, "msg_s2", fullEvent("b_stale", "in_progress"))).body.outcome, "applied");
   const late = await send(worker, secret, "msg_s1", fullEvent("b_stale", "pending"));
   assert.equal(late.body.outcome, "stale");
+  assert.equal(late.body.reason, "older");
   assert.equal(late.body.status, "in_progress");
   const { body } = await view("b_stale");
   assert.equal(body.batchhook.deliveries.find((d) => d.webhook_id === "msg_s1").payload_status, "pending");
@@ -160,7 +162,8 @@ test("a failure inside the ledger transaction rolls the delivery insert back and
 test("a thin event is recorded and triggers an immediate poll", async () => {
   const res = await send(worker, secret, "msg_thin", thinEvent("b_thin"));
   assert.equal(res.status, 200, res.text);
-  assert.equal(res.body.outcome, "poll_requested");
+  assert.equal(res.body.outcome, "needs_reconcile");
+  assert.equal(res.body.reason, "thin");
   // POLL_MIN_MS is a minute here, so a poll within seconds can only be the immediate one.
   const polled = await waitFor(async () => {
     const v = await worker.fetch("/v1/batches/b_thin", { headers: OPERATOR_AUTH });
@@ -168,7 +171,7 @@ test("a thin event is recorded and triggers an immediate poll", async () => {
     const body = await v.json();
     return body.batchhook.polling.polls >= 1 && body;
   }, { timeoutMs: 10_000, what: "the immediate poll" });
-  assert.equal(polled.batchhook.deliveries[0].outcome, "poll_requested");
+  assert.equal(polled.batchhook.deliveries[0].outcome, "needs_reconcile");
   assert.equal(polled.batchhook.polling.log[0].outcome, "failed");
 });
 
