@@ -33,7 +33,11 @@ test("cancel mid-run records who and when, follows cancelling to cancelled, and 
   assert.equal(again.status, 200, "a second cancel while cancelling is answered, not forwarded again");
   assert.deepEqual(again.body.batchhook.control.cancel, record, "the first request stays on record");
 
-  const done = await stack.waitView(batch.id, (v) => v.status === "cancelled", { what: "cancelled" });
+  const done = await stack.waitView(
+    batch.id,
+    (v) => v.status === "cancelled" && v.batchhook.classification.some((c) => c.kind === "cancelled"),
+    { what: "cancelled and classified" },
+  );
   const cancelled = done.batchhook.classification.find((c) => c.kind === "cancelled");
   assert.deepEqual(cancelled && { by: cancelled.by, url: cancelled.cancel_url_available }, { by: "operator", url: true });
   assert.ok(done.batchhook.timeline.some((e) => e.to_status === "cancelled"));
