@@ -81,7 +81,7 @@ step clippy cargo clippy --quiet --workspace --all-targets -- -D warnings
 step clippy-feat clippy_features
 step doc env RUSTDOCFLAGS="-D warnings" cargo doc --quiet --workspace --no-deps --all-features
 step cargo-test cargo test --quiet --workspace
-step wasm-test bash scripts/wasm-cargo.sh test --quiet --lib
+step wasm-test bash scripts/wasm-cargo.sh test --lib
 if step build node scripts/build.mjs; then
   step node node_tests
 else
