@@ -103,6 +103,8 @@ export default async function run() {
   const ours = await startWorker({
     persistDir: join(dir, "batchhook-state"),
     bindings: { WEBHOOK_SECRETS: SECRET, GATEWAY_URL: "http://127.0.0.1:9", POLL_MIN_MS: "3600000", POLL_MAX_MS: "3600000" },
+    // The reference has no static assets in front of it; neither does batchhook here.
+    assets: false,
   });
   const reference = await startReference(dir);
   const targets = [
