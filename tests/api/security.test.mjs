@@ -2,7 +2,8 @@
 // response, CORS limited to ALLOWED_ORIGINS.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { BETA, OPS, startApi } from "./helpers.mjs";
+import { Webhook } from "standardwebhooks";
+import { BETA, OPS, startApi, waitFor } from "./helpers.mjs";
 
 let stack;
 let batch;
@@ -110,4 +111,32 @@ test("CORS allows the configured origin and refuses any other", { timeout: 30_00
   assert.equal(refused.body.error.code, "origin_not_allowed");
   const own = await stack.call("GET", "/v1/batches", { headers: { origin: new URL(stack.worker.url).origin } });
   assert.equal(own.status, 200, "the page's own origin is always allowed");
+});
+
+test("a batch first seen through a webhook belongs to the operator workspace only", { timeout: 30_000 }, async () => {
+  const id = "batch_webhook_only";
+  const payload = JSON.stringify({
+    id: "evt_webhook_only",
+    type: "batch.in_progress",
+    data: { id, object: "batch", status: "in_progress", request_counts: { total: 2, completed: 0, failed: 0 } },
+  });
+  const now = new Date();
+  const sent = await stack.worker.fetch("/webhooks/aistats", {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "webhook-id": "msg_webhook_only",
+      "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
+      "webhook-signature": new Webhook(stack.secret).sign("msg_webhook_only", now, payload),
+    },
+    body: payload,
+  });
+  assert.equal(sent.status, 200, await sent.text());
+  await waitFor(async () => (await stack.call("GET", "/v1/batches?status=in_progress")).body.data.some((b) => b.id === id), {
+    what: "the operator's list to show the webhook-only batch",
+  });
+  assert.equal((await stack.call("GET", `/v1/batches/${id}`)).status, 200);
+  assert.equal((await stack.call("GET", `/v1/batches/${id}`, { token: BETA })).status, 404);
+  const other = await stack.call("GET", "/v1/batches?limit=100", { token: BETA });
+  assert.ok(!other.body.data.some((b) => b.id === id));
 });

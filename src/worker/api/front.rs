@@ -121,10 +121,13 @@ pub async fn index_call(
     body: Option<Vec<u8>>,
 ) -> Answer {
     let stub = stubs::index(env)?;
-    let headers = [
+    let mut headers = vec![
         (WORKSPACE_HEADER, workspace.as_str()),
         (BASE_HEADER, workspace.base.as_str()),
     ];
+    if super::primary_workspace(env).as_deref() == Some(workspace.as_str()) {
+        headers.push((OPERATOR_HEADER, "1"));
+    }
     Ok(stubs::call(&stub, method, path, &headers, body).await?)
 }
 

@@ -14,7 +14,7 @@
 //! The ledgers' outbox summaries (`POST /summaries`, handled by the index object) also refresh
 //! the listing through [`on_summary`]; an older summary never replaces a newer one.
 
-use super::front::{BASE_HEADER, WORKSPACE_HEADER};
+use super::front::{BASE_HEADER, OPERATOR_HEADER, WORKSPACE_HEADER};
 use super::V1Error;
 use crate::batch::{LifecycleStatus, ListQuery};
 use crate::idempotency::{self, Decision, Record, DEFAULT_LEASE_MS};
@@ -25,6 +25,9 @@ use serde_json::{json, Value};
 use worker::{Method, Request, Response, SqlStorage, SqlStorageValue};
 
 type Answer = Result<Response, V1Error>;
+
+/// The workspace column of batches no workspace created (seen only through webhooks).
+const UNOWNED: &str = "";
 
 /// Above every stored sequence, and exactly representable as a JavaScript number.
 const MAX_SAFE_SEQ: i64 = (1 << 53) - 1;
@@ -101,6 +104,13 @@ pub fn on_summary(
     };
     let lifecycle = status.map(LifecycleStatus::parse);
     let shown = crate::index::listed(lifecycle, paused).map(|s| s.as_str().to_owned());
+    // A batch first seen through a webhook is listed unowned (the operator workspace's) until
+    // an API registration claims it.
+    store::write(
+        sql,
+        "INSERT OR IGNORE INTO api_listing (id, workspace, status, updated_at, object) VALUES (?, ?, NULL, -1, '{}')",
+        vec![id.into(), UNOWNED.into()],
+    )?;
     store::write(
         sql,
         "UPDATE api_listing SET status = ?, paused = ?, object = ?, updated_at = ? WHERE id = ? AND updated_at <= ?",
@@ -141,7 +151,8 @@ async fn handle(sql: &SqlStorage, mut req: Request) -> Answer {
             let body: Body = req.json().await?;
             store::write(
                 sql,
-                "INSERT OR IGNORE INTO api_listing (id, workspace, status, updated_at, object) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO api_listing (id, workspace, status, updated_at, object) VALUES (?, ?, ?, ?, ?)
+                 ON CONFLICT(id) DO UPDATE SET workspace = excluded.workspace WHERE api_listing.workspace = ''",
                 vec![
                     body.id.as_str().into(),
                     workspace.into(),
@@ -174,12 +185,13 @@ async fn handle(sql: &SqlStorage, mut req: Request) -> Answer {
             let raw = req.url()?.query().unwrap_or("").to_owned();
             let query = ListQuery::parse(&raw)?;
             let base = req.headers().get(BASE_HEADER)?;
-            Ok(Response::from_json(&list(
-                sql,
-                &workspace,
-                &query,
-                base.as_deref(),
-            )?)?)
+            // The operator workspace also lists the batches no workspace owns.
+            let also = match req.headers().get(OPERATOR_HEADER)? {
+                Some(_) => UNOWNED,
+                None => workspace.as_str(),
+            };
+            let page = list(sql, [workspace.as_str(), also], &query, base.as_deref())?;
+            Ok(Response::from_json(&page)?)
         }
         (Method::Post, ["api", "idempotency", action]) => {
             #[derive(Deserialize)]
@@ -284,7 +296,7 @@ fn reserve(sql: &SqlStorage, key: &str, fingerprint: &str, now: i64) -> Answer {
 /// One list page of the workspace's batches.
 fn list(
     sql: &SqlStorage,
-    workspace: &str,
+    workspaces: [&str; 2],
     query: &ListQuery,
     base: Option<&str>,
 ) -> Result<Value, V1Error> {
@@ -298,15 +310,20 @@ fn list(
             }
             match store::first::<Seq>(
                 sql,
-                "SELECT seq FROM api_listing WHERE workspace = ? AND id = ?",
-                vec![workspace.into(), after.as_str().into()],
+                "SELECT seq FROM api_listing WHERE workspace IN (?, ?) AND id = ?",
+                vec![
+                    workspaces[0].into(),
+                    workspaces[1].into(),
+                    after.as_str().into(),
+                ],
             )? {
                 Some(row) => (row.seq, true),
                 None => (0, false),
             }
         }
     };
-    let mut params: Vec<SqlStorageValue> = vec![workspace.into(), below.into()];
+    let mut params: Vec<SqlStorageValue> =
+        vec![workspaces[0].into(), workspaces[1].into(), below.into()];
     let mut filter = String::new();
     if !plan.statuses.is_empty() {
         let marks = vec!["?"; plan.statuses.len()].join(", ");
@@ -324,7 +341,7 @@ fn list(
     let rows: Vec<Row> = store::rows(
         sql,
         &format!(
-            "SELECT seq, id, status, object FROM api_listing WHERE workspace = ? AND seq < ?{filter}
+            "SELECT seq, id, status, object FROM api_listing WHERE workspace IN (?, ?) AND seq < ?{filter}
              ORDER BY seq DESC LIMIT ?"
         ),
         params,
