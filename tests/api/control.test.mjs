@@ -8,7 +8,7 @@ let stack;
 before(async () => {
   // Slow enough (10x) that a cancel stays in `cancelling` for ~200 ms of real time.
   stack = await startApi({ speed: 10 });
-});
+}, { timeout: 120_000 });
 after(async () => {
   await stack?.stop();
 });

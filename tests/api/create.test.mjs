@@ -10,7 +10,7 @@ let fileId;
 before(async () => {
   stack = await startApi();
   fileId = (await stack.upload(jsonlRows(3))).body.id;
-});
+}, { timeout: 120_000 });
 after(async () => {
   await stack?.stop();
 });

@@ -18,7 +18,7 @@ const figures = {};
 before(async () => {
   persistDir = mkdtempSync(join(tmpdir(), "batchhook-ingest-"));
   stack = await startApi({ persistDir, bindings: { INGEST_CHUNK_BYTES: "262144", POLL_MIN_MS: "500" } });
-});
+}, { timeout: 120_000 });
 after(async () => {
   console.log(`# ingest figures: ${JSON.stringify(figures)}`);
   await stack?.stop();

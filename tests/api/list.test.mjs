@@ -80,7 +80,7 @@ before(async () => {
   ).catch((e) => {
     throw new Error(`${e.message}; behind: ${JSON.stringify(behind.slice(0, 5))} (${behind.length})`);
   });
-});
+}, { timeout: 240_000 });
 after(async () => {
   console.log(`# list figures: ${JSON.stringify(figures)}`);
   await stack?.stop();

@@ -7,7 +7,7 @@ import { jsonlRows, startApi } from "./helpers.mjs";
 let stack;
 before(async () => {
   stack = await startApi({ bindings: { INGEST_CHUNK_BYTES: "700" } });
-});
+}, { timeout: 120_000 });
 after(async () => {
   await stack?.stop();
 });

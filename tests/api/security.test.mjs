@@ -19,7 +19,7 @@ before(async () => {
   };
   batch = await stack.create({ rows: 3 });
   await stack.waitView(batch.id, (v) => v.status === "completed" && v.batchhook.ingestion.state === "done");
-});
+}, { timeout: 120_000 });
 after(async () => {
   await stack?.stop();
 });
