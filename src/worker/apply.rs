@@ -113,20 +113,15 @@ pub fn delivery(
     sql: &SqlStorage,
     batch_id: &str,
     facts: &DeliveryHeaders,
-    event: &Event,
+    delivery: &Delivery,
     size: usize,
     now: i64,
 ) -> worker::Result<DeliveryOutcome> {
     let already_seen = store::count_duplicate(sql, &facts.webhook_id, now)?;
     let mut ledger = ledger_state(sql, batch_id)?;
     let current = ledger.status.clone();
-    let delivery = Delivery {
-        webhook_id: facts.webhook_id.clone(),
-        signed_at: facts.signed_at,
-        received_at: facts.received_at,
-        event: Ok(event.clone()),
-    };
-    let decision = ledger.handle_delivery(&delivery, already_seen);
+    let decision = ledger.handle_delivery(delivery, already_seen);
+    let event = delivery.event.as_ref().ok();
     store::set_meta(sql, "ledger", &ledger)?;
     let outcome = decision.outcome();
     let reason = match &decision {
@@ -139,7 +134,7 @@ pub fn delivery(
             })
         }
         Decision::Applied { timeline, .. } => {
-            let object = match event.batch() {
+            let object = match event.and_then(Event::batch) {
                 Some(full) => full.clone(),
                 None => with_status(stored_batch(sql)?, batch_id, &timeline.to),
             };
@@ -157,7 +152,9 @@ pub fn delivery(
             None
         }
         Decision::Stale { reason, refresh } => {
-            if let (true, Some(full), Some(status)) = (*refresh, event.batch(), current.as_ref()) {
+            if let (true, Some(full), Some(status)) =
+                (*refresh, event.and_then(Event::batch), current.as_ref())
+            {
                 save(
                     sql,
                     batch_id,
@@ -177,7 +174,7 @@ pub fn delivery(
     if current.is_none() {
         record_bare(sql, batch_id, now, Source::Webhook)?;
     }
-    if let Some(summary) = event.delivery_summary() {
+    if let Some(summary) = event.and_then(Event::delivery_summary) {
         store::set_meta(sql, "webhook_delivery", summary)?;
     }
     store::insert_delivery(
@@ -187,9 +184,9 @@ pub fn delivery(
             source: facts.source.clone(),
             received_at: facts.received_at,
             signed_at: facts.signed_at,
-            event_id: event.id.clone(),
-            event_type: event.event_type.as_ref().map(|t| t.as_str().to_owned()),
-            payload_status: claimed_status(event),
+            event_id: event.and_then(|e| e.id.clone()),
+            event_type: event.and_then(|e| e.event_type.as_ref().map(|t| t.as_str().to_owned())),
+            payload_status: event.and_then(claimed_status),
             body_sha256: facts.body_sha256.clone(),
             size: size as i64,
             outcome: outcome.to_owned(),

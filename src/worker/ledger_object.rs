@@ -15,8 +15,8 @@
 //!
 //! The alarm: flushes the outbox to the `BatchIndex`, then polls when a poll is due.
 
-use crate::event::Event;
 use crate::gateway::{self, Transport};
+use crate::ledger::Delivery;
 use crate::reconcile::Schedule;
 use crate::worker::apply::{self, PollResult};
 use crate::worker::errors::ApiError;
@@ -236,14 +236,15 @@ impl BatchLedger {
             false => None,
         };
         let body = req.bytes().await?;
-        let event = Event::from_json(&body).map_err(|e| ApiError::InvalidPayload(e.to_string()))?;
+        let delivery =
+            Delivery::parse(&facts.webhook_id, facts.signed_at, facts.received_at, &body);
         let now = js_sys::Date::now() as i64;
         let schedule = schedule(&self.env);
         let seed = seed();
         let size = body.len();
         let webhook_id = facts.webhook_id.clone();
         let (outcome, due) = txn::transaction(&self.state, move |sql| {
-            let outcome = apply::delivery(sql, &batch_id, &facts, &event, size, now)?;
+            let outcome = apply::delivery(sql, &batch_id, &facts, &delivery, size, now)?;
             if fault.as_deref() == Some("after-insert") {
                 return Err(worker::Error::RustError(
                     "injected fault after the delivery insert".into(),
