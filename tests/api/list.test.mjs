@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { BETA, jsonlRows, startApi, waitFor } from "./helpers.mjs";
 
 const COUNT = 260;
-const WAVE = 26;
+const WAVE = 13;
 let stack;
 let created = []; // oldest first
 const waves = []; // ids of each wave of concurrent creates, oldest wave first
