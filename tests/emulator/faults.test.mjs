@@ -48,6 +48,44 @@ test('drop_rate=1 drops every delivery: nothing arrives, the log says dropped', 
   });
 });
 
+test('global drop_rate=1 drops every delivery of many batches while the API keeps answering', async () => {
+  await emu.admin('POST', '/_admin/faults', { drop_rate: 1 });
+  // Every request below must answer on its own within 2 s: a lock held across a drop would
+  // hang them instead of slowing them down.
+  const timed = async (p) => {
+    const res = await fetch(`${emu.url}${p}`, {
+      headers: { authorization: `Bearer ${p.startsWith('/_admin') ? emu.adminKey : emu.apiKey}` },
+      signal: AbortSignal.timeout(2_000),
+    });
+    assert.equal(res.status, 200, `${p}: ${res.status}`);
+    return res.json();
+  };
+  await withReceiver(undefined, async (rx) => {
+    const batches = await Promise.all(
+      Array.from({ length: 6 }, () => createBatch(emu, {
+        rows: 20,
+        metadata: { 'emulator.run_s': '3000' },
+        webhook: { url: rx.url, events: [...ALL, 'batch.progress'], secret: newSecret() },
+      })),
+    );
+    const live = new Set(batches.map((b) => b.id));
+    while (live.size > 0) {
+      const reads = [...live].map((id) => timed(`/v1/batches/${id}`));
+      reads.push(timed('/_admin/deliveries'), timed('/v1/batches?limit=10'), timed('/_admin/faults'));
+      for (const b of (await Promise.all(reads)).filter((r) => r.object === 'batch')) {
+        if (TERMINAL.includes(`batch.${b.status}`)) live.delete(b.id);
+      }
+    }
+    for (const b of batches) {
+      const entries = await log(b.id);
+      assert.ok(entries.some((e) => e.event_type === 'batch.progress'), `${b.id}: no progress event`);
+      assert.ok(entries.some((e) => e.event_type === 'batch.completed'), `${b.id}: no completed event`);
+      assert.ok(entries.every((e) => e.outcome === 'dropped' && e.attempt === 0), JSON.stringify(entries));
+    }
+    assert.equal(rx.received.length, 0, 'nothing reached the receiver');
+  });
+});
+
 test('duplicate=5 sends every delivery five times with the same id, body and signature', async () => {
   const secret = newSecret();
   await withReceiver(undefined, async (rx) => {
