@@ -2,7 +2,7 @@
 // the Worker's webhook attached, watch over WebSocket, complete, page the ingested results.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { jsonlRows, startApi } from "./helpers.mjs";
+import { OPS, jsonlRows, startApi } from "./helpers.mjs";
 
 let stack;
 before(async () => {
@@ -82,3 +82,26 @@ async function waitForMessages(messages, until, timeoutMs = 10_000) {
   }
   return messages;
 }
+
+test("a browser-style WebSocket authenticates with the bearer subprotocol and replays since a sequence", { timeout: 30_000 }, async () => {
+  const batch = await stack.create({ rows: 2 });
+  await stack.waitView(batch.id, (v) => v.batchhook.ingestion.state === "done");
+  const url = new URL(`/v1/batches/${batch.id}/events?since=1`, stack.worker.url);
+  url.protocol = "ws:";
+  const { default: WebSocket } = await import("ws");
+  const open = (protocols) =>
+    new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, protocols);
+      const messages = [];
+      ws.on("message", (d) => messages.push(JSON.parse(String(d))));
+      ws.once("open", () => setTimeout(() => resolve({ ws, messages }), 300));
+      ws.once("unexpected-response", (_q, res) => reject(new Error(`status ${res.statusCode}`)));
+      ws.once("error", reject);
+    });
+  const { ws, messages } = await open(["batchhook", `bearer.${OPS}`]);
+  assert.equal(ws.protocol, "batchhook");
+  assert.ok(messages.length >= 1);
+  assert.ok(messages.every((m) => m.event.seq > 1), "only events after `since`");
+  ws.close();
+  await assert.rejects(open(["batchhook", "bearer.tok_wrong_0123456789abcdef"]), /401/);
+});
