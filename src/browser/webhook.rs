@@ -292,10 +292,12 @@ mod tests {
         assert_eq!(core.key_count(), 1);
         let prefix = core.prepare(HEADERS, 1_614_265_330.0).unwrap();
         assert_eq!(prefix, b"msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.");
-        let mut mac = crate::signature::sha256::HmacSha256::new(&core.key_bytes(0).unwrap());
+        use hmac::Mac;
+        let mut mac =
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(&core.key_bytes(0).unwrap()).unwrap();
         mac.update(&prefix);
         mac.update(br#"{"test": 2432232314}"#);
-        assert!(core.finish(&mac.finalize()));
+        assert!(core.finish(&mac.finalize().into_bytes()));
         assert_eq!(core.verified_timestamp(), 1_614_265_330.0);
         assert!(!core.finish(&[0; 32]));
         assert!(core.prepare(HEADERS, 0.0).is_none());

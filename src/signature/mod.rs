@@ -34,7 +34,6 @@ mod encoding;
 mod error;
 mod github;
 mod secret;
-pub mod sha256;
 mod standard;
 mod stripe;
 
@@ -456,10 +455,11 @@ mod tests {
         let macs: Vec<[u8; 32]> = secrets
             .iter()
             .map(|s| {
-                let mut mac = sha256::HmacSha256::new(s.key_bytes());
+                use hmac::Mac;
+                let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(s.key_bytes()).unwrap();
                 mac.update(pending.signed_prefix());
                 mac.update(body);
-                mac.finalize()
+                mac.finalize().into_bytes().into()
             })
             .collect();
         assert_eq!(

@@ -2,8 +2,9 @@
 
 use super::encoding::base64_decode;
 use super::error::{SecretProblem, SignatureError};
-use super::sha256::HmacSha256;
 use super::Scheme;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 /// The shortest key accepted, in bytes: the Standard Webhooks specification's floor for
 /// symmetric secrets (its own reference secret is exactly 24 bytes). Shorter keys are refused
@@ -102,7 +103,9 @@ impl Secret {
     }
 
     pub(crate) fn key(&self) -> Key {
-        Key(HmacSha256::new(&self.key))
+        // HMAC accepts keys of any length (longer ones are hashed first, as RFC 2104 says),
+        // so this cannot fail.
+        Key(Hmac::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!()))
     }
 }
 
@@ -144,10 +147,10 @@ fn at_position(e: SignatureError, position: usize) -> SignatureError {
     }
 }
 
-/// A secret ready to MAC: HMAC-SHA256 with the key's inner and outer pads already absorbed,
-/// so each message costs only its own blocks.
+/// A secret ready to MAC: the `hmac` crate's HMAC-SHA256 with the key's inner and outer
+/// pads already absorbed, so each message costs only its own blocks.
 #[derive(Clone)]
-pub(crate) struct Key(HmacSha256);
+pub(crate) struct Key(Hmac<Sha256>);
 
 impl Key {
     /// HMAC-SHA256 over the concatenation of `parts`, without building the concatenation.
@@ -156,7 +159,7 @@ impl Key {
         for part in parts {
             mac.update(part);
         }
-        mac.finalize()
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -263,6 +266,20 @@ mod tests {
             .unwrap()
             .len(),
             2
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn key_macs_parts_as_one_message_and_hashes_long_keys_first() {
+        // RFC 4231 test case 6: a 131-byte key (longer than the block) and a 54-byte message.
+        let key = Secret::from_bytes(&[0xaa; 131]).unwrap().key();
+        let mac = key.mac(&[
+            b"Test Using Larger Than",
+            b" Block-Size Key - Hash Key First",
+        ]);
+        assert_eq!(
+            crate::signature::encoding::hex_encode(&mac),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
         );
     }
 
