@@ -23,7 +23,7 @@ pub mod public;
 pub mod reconcile;
 pub mod signature;
 
-#[cfg(feature = "verifier")]
+#[cfg(any(feature = "verifier", feature = "browser"))]
 pub mod browser;
 #[cfg(feature = "worker")]
 pub mod worker;

@@ -2,7 +2,8 @@
 //! `src/browser/js/`.
 //!
 //! `webhook` (feature `verifier`) is all the small `batchhook/webhook` entry contains; the rest
-//! of the client needs feature `browser`.
+//! of the client is feature `browser`, which leaves `webhook` out: the `batchhook` entry
+//! re-exports `batchhook/webhook` instead of carrying a second verifier in its own wasm.
 
 #[cfg(feature = "verifier")]
 pub mod webhook;
