@@ -64,6 +64,8 @@ const ENTRIES = {
   },
   webhook: {
     feature: "verifier",
+    // Size first (budget 8 KB gzip of wasm): see scripts/wasm-cargo.sh for the settings.
+    cargoEnv: { BATCHHOOK_WASM_OPT_LEVEL: "s", BATCHHOOK_WASM_IMMEDIATE_ABORT: "1" },
     bindgen: ["--target", "web", "--out-name", "webhook_wasm"],
     optimize: ["-Oz"],
     outDir: "dist/webhook",
@@ -131,6 +133,7 @@ function cargoInputKey(entry, simd) {
   }
   hash.update(JSON.stringify({
     feature: entry.feature,
+    cargoEnv: entry.cargoEnv,
     simd,
     path: output("bash", ["scripts/wasm-cargo.sh", "--which"]),
     rustc: [output("rustc", ["--version"]), output("/usr/bin/rustc", ["--version"])],
@@ -151,11 +154,12 @@ async function cargoBuild(name, entry, { simd, force }) {
     console.log(`build: ${label} skipped (sources unchanged)`);
     return kept;
   }
-  const env = { ...process.env, BATCHHOOK_WASM_SIMD: simd ? "1" : "0" };
+  const env = { ...process.env, BATCHHOOK_WASM_SIMD: simd ? "1" : "0", ...entry.cargoEnv };
   await timed(label, () =>
     run("bash", ["scripts/wasm-cargo.sh", "build", "--release", "--lib", "--features", entry.feature], { env }),
   );
-  const wasm = join(root, simd ? "target/wasm-simd" : "target/wasm", "wasm32-unknown-unknown/release/batchhook.wasm");
+  const targetDir = spawnSync("bash", ["scripts/wasm-cargo.sh", "--target-dir"], { cwd: root, env, encoding: "utf8" }).stdout.trim();
+  const wasm = join(targetDir, "wasm32-unknown-unknown/release/batchhook.wasm");
   writeAtomic(kept, readFileSync(wasm));
   writeAtomic(stamp, key);
   return kept;

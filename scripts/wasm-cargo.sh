@@ -9,10 +9,16 @@
 #   is a stable build) and `rust-lld` links. rustup's own rustc cannot build Debian's std source,
 #   so RUSTC/RUSTDOC point at Debian's binaries while cargo stays the host's.
 #
-# Environment:
-#   BATCHHOOK_WASM_SIMD=1   compile with `-C target-feature=+simd128` (std included), into a
-#                           separate target dir so switching does not rebuild the other.
-# `scripts/wasm-cargo.sh --which` prints the path this machine uses (rustup | debian-build-std).
+# Environment (each setting gets its own target dir, so switching does not rebuild the other):
+#   BATCHHOOK_WASM_SIMD=1   compile with `-C target-feature=+simd128` (std included).
+#   BATCHHOOK_WASM_OPT_LEVEL=<level>  the release profile's opt-level (std included on the
+#                           build-std path), e.g. `s` for the verifier entry.
+#   BATCHHOOK_WASM_IMMEDIATE_ABORT=1  on the build-std path only, `-C panic=immediate-abort`
+#                           (std included): a panic traps without formatting a message, which
+#                           drops the panic machinery from small entries. The rustup path cannot
+#                           pass -Z flags to stable rustc and ignores this.
+# `scripts/wasm-cargo.sh --which` prints the path this machine uses (rustup | debian-build-std);
+# `scripts/wasm-cargo.sh --target-dir` the target dir the current environment builds into.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,8 +50,27 @@ else
   path=debian-build-std
 fi
 
+dir="$root/target/wasm"
+flags=""
+if [ "${BATCHHOOK_WASM_SIMD:-0}" = "1" ]; then
+  dir="$root/target/wasm-simd"
+  flags="-C target-feature=+simd128"
+fi
+if [ -n "${BATCHHOOK_WASM_OPT_LEVEL:-}" ]; then
+  dir="$dir-opt-$BATCHHOOK_WASM_OPT_LEVEL"
+  export CARGO_PROFILE_RELEASE_OPT_LEVEL="$BATCHHOOK_WASM_OPT_LEVEL"
+fi
+if [ "${BATCHHOOK_WASM_IMMEDIATE_ABORT:-0}" = "1" ] && [ "$path" = debian-build-std ]; then
+  dir="$dir-immediate-abort"
+  flags="$flags -Zunstable-options -Cpanic=immediate-abort"
+fi
+
 if [ "${1:-}" = "--which" ]; then
   echo "$path"
+  exit 0
+fi
+if [ "${1:-}" = "--target-dir" ]; then
+  echo "$dir"
   exit 0
 fi
 if [ $# -lt 1 ]; then
@@ -56,12 +81,6 @@ fi
 sub="$1"
 shift
 
-dir="$root/target/wasm"
-flags=""
-if [ "${BATCHHOOK_WASM_SIMD:-0}" = "1" ]; then
-  dir="$root/target/wasm-simd"
-  flags="-C target-feature=+simd128"
-fi
 export CARGO_TARGET_DIR="$dir"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER:-wasm-bindgen-test-runner}"
 if [ -n "$flags" ]; then
