@@ -1,17 +1,31 @@
 //! The wasm side of the npm `Webhook` verifier (`batchhook/webhook`).
 //!
-//! Kept deliberately narrow so the verifier-only wasm stays a few kilobytes: no `JsValue`
-//! errors, no serde, no `core::fmt`. JavaScript (`src/browser/js/webhook.js`) picks the
-//! relevant headers, passes them as one `name\nvalue\n…` string (header values cannot contain
-//! newlines), reads the outcome as a status number, and on failure asks for the error's code
-//! and message to build its own `Error` subclass. JSON parsing of the payload happens in JS.
+//! Kept deliberately narrow so the verifier-only wasm stays small: no `JsValue` errors, no
+//! serde, no `core::fmt`, and no error messages. JavaScript (`src/browser/js/webhook.js`) picks
+//! the relevant headers and passes them as one `name\nvalue\n…` string (header values cannot
+//! contain newlines). Calls return an error number, 0 on success; on failure
+//! [`WebhookCore::error_detail`] gives the error's numbers and `webhook.js` writes the
+//! same sentence as [`SignatureError::message`] (`tests/fixtures/signature/messages.json` pins
+//! both to each other). JSON parsing of the payload happens in JS.
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
-use crate::signature::{Headers, Pending, Scheme, Secret, SignatureError, Signer, Verifier};
+use crate::signature::{
+    Base64Problem, Headers, Pending, Scheme, Secret, SecretProblem, SignatureError, Signer,
+    Verified, Verifier,
+};
 
 /// `add_secret_text` rule: npm `standardwebhooks`' base64 rule (0 is the scheme's own rule).
 const RULE_BASE64: u8 = 1;
+
+/// Header names by their number in error details; `webhook.js` has the same list.
+const HEADER_NUMBERS: [&str; 5] = [
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+    "stripe-signature",
+    "x-hub-signature-256",
+];
 
 /// One configured verifier/signer with the outcome of its last call.
 #[wasm_bindgen]
@@ -22,8 +36,7 @@ pub struct WebhookCore {
     signer: Option<Signer>,
     tolerance_secs: u64,
     error: Option<SignatureError>,
-    verified_id: Option<String>,
-    verified_timestamp: Option<i64>,
+    verified: Option<Verified>,
     pending: Option<Pending>,
 }
 
@@ -56,10 +69,11 @@ impl Headers for LineHeaders<'_> {
 
 #[wasm_bindgen]
 impl WebhookCore {
-    /// A core for scheme 0 (Standard Webhooks), 1 (Stripe) or 2 (GitHub); unknown numbers
-    /// fall back to Standard Webhooks (the JS wrapper only passes these three).
+    /// A core for scheme 0 (Standard Webhooks), 1 (Stripe) or 2 (GitHub) with a timestamp
+    /// tolerance in seconds (both directions); unknown scheme numbers fall back to Standard
+    /// Webhooks (the JS wrapper only passes these three).
     #[wasm_bindgen(constructor)]
-    pub fn new(scheme: u8) -> WebhookCore {
+    pub fn new(scheme: u8, tolerance_secs: f64) -> WebhookCore {
         WebhookCore {
             scheme: match scheme {
                 1 => Scheme::Stripe,
@@ -69,17 +83,17 @@ impl WebhookCore {
             secrets: Vec::new(),
             verifier: None,
             signer: None,
-            tolerance_secs: crate::signature::DEFAULT_TOLERANCE_SECS,
+            // Saturating: NaN and negatives become 0, huge values u64::MAX.
+            tolerance_secs: tolerance_secs as u64,
             error: None,
-            verified_id: None,
-            verified_timestamp: None,
+            verified: None,
             pending: None,
         }
     }
 
     /// Adds a secret given as text (rule 0: the scheme's rule, see `Secret::parse`; 1: npm
-    /// `standardwebhooks`' base64 rule). Returns false and records the error when unusable.
-    pub fn add_secret_text(&mut self, rule: u8, secret: &str) -> bool {
+    /// `standardwebhooks`' base64 rule). Returns the error number (0: added).
+    pub fn add_secret_text(&mut self, rule: u8, secret: &str) -> u32 {
         let parsed = if rule == RULE_BASE64 {
             Secret::from_base64(secret)
         } else {
@@ -88,24 +102,18 @@ impl WebhookCore {
         self.add(parsed)
     }
 
-    /// Adds raw key bytes. Returns false and records the error when they are unusable.
-    pub fn add_secret_bytes(&mut self, secret: &[u8]) -> bool {
+    /// Adds raw key bytes. Returns the error number (0: added).
+    pub fn add_secret_bytes(&mut self, secret: &[u8]) -> u32 {
         self.add(Secret::from_bytes(secret))
     }
 
-    /// Sets the timestamp tolerance in seconds (both directions).
-    pub fn set_tolerance(&mut self, secs: f64) {
-        self.tolerance_secs = if secs > 0.0 { secs as u64 } else { 0 };
-        self.rebuild();
-    }
-
-    /// Verifies a byte body; true on success, else the error is recorded.
-    pub fn verify_bytes(&mut self, headers: &str, body: &[u8], now_secs: f64) -> bool {
+    /// Verifies a byte body. Returns the error number (0: verified).
+    pub fn verify_bytes(&mut self, headers: &str, body: &[u8], now_secs: f64) -> u32 {
         self.verify(headers, body, now_secs)
     }
 
-    /// Verifies a string body by its UTF-8 bytes; true on success, else the error is recorded.
-    pub fn verify_str(&mut self, headers: &str, body: &str, now_secs: f64) -> bool {
+    /// Verifies a string body by its UTF-8 bytes. Returns the error number (0: verified).
+    pub fn verify_str(&mut self, headers: &str, body: &str, now_secs: f64) -> u32 {
         self.verify(headers, body.as_bytes(), now_secs)
     }
 
@@ -142,8 +150,8 @@ impl WebhookCore {
     }
 
     /// Finishes the prepared verification with one 32-byte MAC per secret, concatenated in
-    /// the order the secrets were added. True on success, else the error is recorded.
-    pub fn finish(&mut self, macs: &[u8]) -> bool {
+    /// the order the secrets were added. Returns the error number (0: verified).
+    pub fn finish(&mut self, macs: &[u8]) -> u32 {
         let outcome = match self.pending.take() {
             Some(pending) => {
                 let macs: Vec<[u8; 32]> = macs
@@ -170,64 +178,108 @@ impl WebhookCore {
             .map(|s| s.key_bytes().to_vec())
     }
 
-    /// The snake_case code of the last error (empty when there was none).
-    pub fn error_code(&self) -> String {
-        self.error
-            .as_ref()
-            .map_or("", SignatureError::code)
-            .to_owned()
+    /// The number of the last error (0 when the last call succeeded).
+    pub fn error_number(&self) -> u32 {
+        self.error.as_ref().map_or(0, |e| describe(e).0)
     }
 
-    /// The message of the last error (empty when there was none).
-    pub fn error_message(&self) -> String {
+    /// Detail `index` (0–3) of the last error; see [`describe`] for what each holds.
+    pub fn error_detail(&self, index: u32) -> u64 {
         self.error
             .as_ref()
-            .map(SignatureError::message)
-            .unwrap_or_default()
+            .and_then(|e| describe(e).1.get(index as usize).copied())
+            .unwrap_or(0)
     }
 
     /// The delivery id of the last successful verification, if the scheme carries one.
     pub fn verified_id(&self) -> Option<String> {
-        self.verified_id.clone()
+        self.verified.as_ref().and_then(|v| v.id.clone())
     }
 
     /// The signed timestamp of the last successful verification, or NaN.
     pub fn verified_timestamp(&self) -> f64 {
-        self.verified_timestamp.map_or(f64::NAN, |t| t as f64)
+        self.verified
+            .as_ref()
+            .and_then(|v| v.timestamp)
+            .map_or(f64::NAN, |t| t as f64)
+    }
+}
+
+/// An error as its number and up to four details, for `webhook.js`:
+///
+/// | number | error | details |
+/// |---|---|---|
+/// | 1 | `missing_header` | header number (`HEADER_NUMBERS`) |
+/// | 2 | `malformed_header` | header number (each header has one expected form) |
+/// | 3 | `timestamp_too_old` | age, tolerance |
+/// | 4 | `timestamp_too_new` | seconds ahead, tolerance |
+/// | 5 | `no_supported_signature` | header number |
+/// | 6 | `no_matching_signature` | — |
+/// | 7 | `invalid_secret` | position, problem number, offset or key length, minimum length |
+/// | 8 | `no_secrets` | — |
+///
+/// Problem numbers: 0 empty, 1 surrounding whitespace, 2 pasted signature, 3–7 base64
+/// (invalid character at offset, URL-safe alphabet at offset, bad padding, bad length,
+/// non-canonical), 8 too short (length, minimum).
+fn describe(e: &SignatureError) -> (u32, [u64; 4]) {
+    let header = |name: &str| {
+        HEADER_NUMBERS
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or(usize::MAX) as u64
+    };
+    match e {
+        SignatureError::MissingHeader { header: h } => (1, [header(h), 0, 0, 0]),
+        SignatureError::MalformedHeader { header: h, .. } => (2, [header(h), 0, 0, 0]),
+        SignatureError::TimestampTooOld {
+            age_secs,
+            tolerance_secs,
+        } => (3, [*age_secs, *tolerance_secs, 0, 0]),
+        SignatureError::TimestampTooNew {
+            ahead_secs,
+            tolerance_secs,
+        } => (4, [*ahead_secs, *tolerance_secs, 0, 0]),
+        SignatureError::NoSupportedSignature { header: h } => (5, [header(h), 0, 0, 0]),
+        SignatureError::NoMatchingSignature => (6, [0; 4]),
+        SignatureError::InvalidSecret { position, problem } => {
+            let (number, at, min) = match problem {
+                SecretProblem::Empty => (0, 0, 0),
+                SecretProblem::SurroundingWhitespace => (1, 0, 0),
+                SecretProblem::PastedSignature => (2, 0, 0),
+                SecretProblem::Base64(Base64Problem::InvalidCharacter(at)) => (3, *at, 0),
+                SecretProblem::Base64(Base64Problem::UrlSafeAlphabet(at)) => (4, *at, 0),
+                SecretProblem::Base64(Base64Problem::BadPadding) => (5, 0, 0),
+                SecretProblem::Base64(Base64Problem::BadLength) => (6, 0, 0),
+                SecretProblem::Base64(Base64Problem::NonCanonical) => (7, 0, 0),
+                SecretProblem::TooShort { len, min } => (8, *len, *min),
+            };
+            (7, [*position as u64, number, at as u64, min as u64])
+        }
+        SignatureError::NoSecrets => (8, [0; 4]),
     }
 }
 
 impl WebhookCore {
-    fn add(&mut self, parsed: Result<Secret, SignatureError>) -> bool {
+    fn add(&mut self, parsed: Result<Secret, SignatureError>) -> u32 {
         let position = self.secrets.len() + 1;
-        match parsed {
+        self.error = match parsed {
             Ok(secret) => {
                 self.secrets.push(secret);
-                self.rebuild();
-                true
+                self.verifier = Verifier::new(self.scheme, self.secrets.clone())
+                    .ok()
+                    .map(|v| v.with_tolerance_secs(self.tolerance_secs));
+                self.signer = Signer::new(self.scheme, self.secrets.clone()).ok();
+                None
             }
             Err(SignatureError::InvalidSecret { problem, .. }) => {
-                self.error = Some(SignatureError::InvalidSecret { position, problem });
-                false
+                Some(SignatureError::InvalidSecret { position, problem })
             }
-            Err(other) => {
-                self.error = Some(other);
-                false
-            }
-        }
+            Err(other) => Some(other),
+        };
+        self.error_number()
     }
 
-    fn rebuild(&mut self) {
-        if self.secrets.is_empty() {
-            return;
-        }
-        self.verifier = Verifier::new(self.scheme, self.secrets.clone())
-            .ok()
-            .map(|v| v.with_tolerance_secs(self.tolerance_secs));
-        self.signer = Signer::new(self.scheme, self.secrets.clone()).ok();
-    }
-
-    fn verify(&mut self, headers: &str, body: &[u8], now_secs: f64) -> bool {
+    fn verify(&mut self, headers: &str, body: &[u8], now_secs: f64) -> u32 {
         let outcome = match &self.verifier {
             Some(v) => v.verify(&LineHeaders(headers), body, now_secs as i64),
             None => Err(SignatureError::NoSecrets),
@@ -235,21 +287,18 @@ impl WebhookCore {
         self.record(outcome)
     }
 
-    fn record(&mut self, outcome: Result<crate::signature::Verified, SignatureError>) -> bool {
+    fn record(&mut self, outcome: Result<Verified, SignatureError>) -> u32 {
         match outcome {
             Ok(verified) => {
                 self.error = None;
-                self.verified_id = verified.id;
-                self.verified_timestamp = verified.timestamp;
-                true
+                self.verified = Some(verified);
             }
             Err(e) => {
                 self.error = Some(e);
-                self.verified_id = None;
-                self.verified_timestamp = None;
-                false
+                self.verified = None;
             }
         }
+        self.error_number()
     }
 }
 
@@ -263,32 +312,35 @@ mod tests {
 
     #[wasm_bindgen_test(unsupported = test)]
     fn verifies_the_reference_vector_through_line_headers() {
-        let mut core = WebhookCore::new(0);
-        assert!(core.add_secret_text(0, SECRET));
-        assert!(core.verify_str(HEADERS, r#"{"test": 2432232314}"#, 1_614_265_330.0));
+        let mut core = WebhookCore::new(0, 300.0);
+        assert_eq!(core.add_secret_text(0, SECRET), 0);
+        assert_eq!(
+            core.verify_str(HEADERS, r#"{"test": 2432232314}"#, 1_614_265_330.0),
+            0
+        );
         assert_eq!(
             core.verified_id().as_deref(),
             Some("msg_p5jXN8AQM9LWM0D4loKWxJek")
         );
         assert_eq!(core.verified_timestamp(), 1_614_265_330.0);
-        assert!(!core.verify_str(HEADERS, "{}", 1_614_265_330.0));
-        assert_eq!(core.error_code(), "no_matching_signature");
+        assert_eq!(core.verify_str(HEADERS, "{}", 1_614_265_330.0), 6);
+        assert_eq!(core.error_number(), 6);
         assert!(core.verified_id().is_none());
     }
 
     #[wasm_bindgen_test(unsupported = test)]
-    fn records_the_position_of_a_bad_second_secret() {
-        let mut core = WebhookCore::new(0);
-        assert!(core.add_secret_text(RULE_BASE64, &SECRET[6..]));
-        assert!(!core.add_secret_text(RULE_BASE64, "whsec_c2hvcnQ="));
-        assert_eq!(core.error_code(), "invalid_secret");
-        assert!(core.error_message().starts_with("secret #2"));
+    fn records_the_position_and_problem_of_a_bad_second_secret() {
+        let mut core = WebhookCore::new(0, 300.0);
+        assert_eq!(core.add_secret_text(RULE_BASE64, &SECRET[6..]), 0);
+        assert_eq!(core.add_secret_text(RULE_BASE64, "whsec_c2hvcnQ="), 7);
+        let details: Vec<u64> = (0..4).map(|i| core.error_detail(i)).collect();
+        assert_eq!(details, [2, 8, 5, 24]);
     }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn finishes_a_prepared_verification_with_external_macs() {
-        let mut core = WebhookCore::new(0);
-        assert!(core.add_secret_text(0, SECRET));
+        let mut core = WebhookCore::new(0, 300.0);
+        assert_eq!(core.add_secret_text(0, SECRET), 0);
         assert_eq!(core.key_count(), 1);
         let prefix = core.prepare(HEADERS, 1_614_265_330.0).unwrap();
         assert_eq!(prefix, b"msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.");
@@ -297,30 +349,69 @@ mod tests {
             hmac::Hmac::<sha2::Sha256>::new_from_slice(&core.key_bytes(0).unwrap()).unwrap();
         mac.update(&prefix);
         mac.update(br#"{"test": 2432232314}"#);
-        assert!(core.finish(&mac.finalize().into_bytes()));
+        assert_eq!(core.finish(&mac.finalize().into_bytes()), 0);
         assert_eq!(core.verified_timestamp(), 1_614_265_330.0);
-        assert!(!core.finish(&[0; 32]));
+        assert_eq!(core.finish(&[0; 32]), 6);
         assert!(core.prepare(HEADERS, 0.0).is_none());
-        assert_eq!(core.error_code(), "timestamp_too_new");
+        assert_eq!(core.error_number(), 4);
+        assert_eq!(
+            [core.error_detail(0), core.error_detail(1)],
+            [1_614_265_330, 300]
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn refuses_to_verify_or_sign_without_secrets() {
-        let mut core = WebhookCore::new(1);
-        assert!(!core.verify_bytes("", b"", 0.0));
-        assert_eq!(core.error_code(), "no_secrets");
+        let mut core = WebhookCore::new(1, 300.0);
+        assert_eq!(core.verify_bytes("", b"", 0.0), 8);
         assert_eq!(core.sign("", 0.0, b""), None);
+        assert_eq!(core.error_number(), 8);
     }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn applies_the_configured_tolerance() {
-        let mut core = WebhookCore::new(0);
-        assert!(core.add_secret_bytes(b"0123456789abcdef0123456789abcdef"));
+        let mut core = WebhookCore::new(0, 10.0);
+        assert_eq!(
+            core.add_secret_bytes(b"0123456789abcdef0123456789abcdef"),
+            0
+        );
         let sig = core.sign("m", 1000.0, b"x").unwrap();
         let headers = format!("webhook-id\nm\nwebhook-timestamp\n1000\nwebhook-signature\n{sig}");
-        core.set_tolerance(10.0);
-        assert!(!core.verify_str(&headers, "x", 1011.0));
-        assert_eq!(core.error_code(), "timestamp_too_old");
-        assert!(core.verify_str(&headers, "x", 1010.0));
+        assert_eq!(core.verify_str(&headers, "x", 1011.0), 3);
+        assert_eq!([core.error_detail(0), core.error_detail(1)], [11, 10]);
+        assert_eq!(core.verify_str(&headers, "x", 1010.0), 0);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn numbers_every_header_the_schemes_report() {
+        // Each scheme's header errors, produced by the core itself, must map to a number the
+        // JS messages know (an unknown name would show as "the undefined header").
+        let cases: [(u8, &str); 6] = [
+            (0, ""),
+            (
+                0,
+                "webhook-id\n\nwebhook-timestamp\n1\nwebhook-signature\nv1,x",
+            ),
+            (
+                0,
+                "webhook-id\na\nwebhook-timestamp\nx\nwebhook-signature\nv1,x",
+            ),
+            (
+                0,
+                "webhook-id\na\nwebhook-timestamp\n1\nwebhook-signature\n ",
+            ),
+            (1, ""),
+            (2, "x-hub-signature-256\nsha1=00"),
+        ];
+        for (scheme, headers) in cases {
+            let mut core = WebhookCore::new(scheme, 300.0);
+            assert_eq!(core.add_secret_bytes(&[7; 32]), 0);
+            let number = core.verify_str(headers, "", 1.0);
+            assert!(matches!(number, 1 | 2 | 5), "{headers:?}: {number}");
+            assert!(
+                core.error_detail(0) < HEADER_NUMBERS.len() as u64,
+                "{headers:?}"
+            );
+        }
     }
 }

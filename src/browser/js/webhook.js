@@ -50,6 +50,102 @@ const nodeCrypto =
     ? process.getBuiltinModule("crypto")
     : null;
 
+// Error sentences: the wasm returns an error number and details (src/browser/webhook.rs
+// `describe`) and these functions write the same sentence as the Rust core's
+// `SignatureError::message`. tests/fixtures/signature/messages.json holds the core's sentences
+// (pinned by tests/signature_messages.rs) and tests/signature/messages.test.mjs checks that
+// this entry throws exactly those.
+
+/** Header names by their number in error details (`HEADER_NUMBERS` in webhook.rs). */
+const HEADERS = ["webhook-id", "webhook-timestamp", "webhook-signature", "stripe-signature", "x-hub-signature-256"];
+
+/** What each header should hold, by header number: the core's `expected` texts. */
+const EXPECTED = [
+  "a non-empty message id",
+  "unix seconds as plain decimal digits",
+  'space-separated "v1,<base64>" signatures',
+  'comma-separated "t=<unix seconds>" and "v1=<hex>" pairs',
+  '"sha256=" followed by 64 hex digits',
+];
+
+const CODES = [
+  undefined,
+  "missing_header",
+  "malformed_header",
+  "timestamp_too_old",
+  "timestamp_too_new",
+  "no_supported_signature",
+  "no_matching_signature",
+  "invalid_secret",
+  "no_secrets",
+];
+
+/** The error fields (named as in the Rust `SignatureError`) from the wasm's number and details. */
+function fromCore(number, detail) {
+  const code = CODES[number];
+  switch (number) {
+    case 1:
+    case 5:
+      return { code, fields: { header: HEADERS[Number(detail(0))] } };
+    case 2: {
+      const h = Number(detail(0));
+      return { code, fields: { header: HEADERS[h], expected: EXPECTED[h] } };
+    }
+    case 3:
+      return { code, fields: { age_secs: detail(0), tolerance_secs: detail(1) } };
+    case 4:
+      return { code, fields: { ahead_secs: detail(0), tolerance_secs: detail(1) } };
+    case 7: {
+      const kind = Number(detail(1));
+      const problem = ["empty", "surrounding_whitespace", "pasted_signature", "base64_invalid_character", "base64_url_safe_alphabet",
+        "base64_bad_padding", "base64_bad_length", "base64_non_canonical", "too_short"][kind];
+      const fields = { position: detail(0), problem };
+      if (kind === 3 || kind === 4) fields.at = detail(2);
+      if (kind === 8) Object.assign(fields, { len: detail(2), min: detail(3) });
+      return { code, fields };
+    }
+    default:
+      return { code, fields: {} };
+  }
+}
+
+const SECRET_PROBLEMS = {
+  empty: () => "it is empty",
+  surrounding_whitespace: () => "it has leading or trailing whitespace (a pasted newline?)",
+  pasted_signature: () => 'it starts with "v1,", which is a signature header value, not the signing secret',
+  base64_invalid_character: (f) => `the base64 after "whsec_" has an invalid character at offset ${f.at}`,
+  base64_url_safe_alphabet: (f) =>
+    `the base64 after "whsec_" uses the URL-safe alphabet ('-' or '_') at offset ${f.at}; whsec_ secrets use '+' and '/'`,
+  base64_bad_padding: () => `the base64 after "whsec_" has wrong '=' padding`,
+  base64_bad_length: () => `the base64 after "whsec_" has an impossible length (truncated?)`,
+  base64_non_canonical: () => `the base64 after "whsec_" does not end canonically (truncated or altered?)`,
+  too_short: (f) => `the key is ${f.len} bytes long; at least ${f.min} bytes are required`,
+};
+
+/** The sentence for an error code and its fields: what failed and what to check. */
+function message(code, f) {
+  switch (code) {
+    case "missing_header":
+      return `the ${f.header} header is missing: the request is not signed for this scheme, or a proxy dropped the header`;
+    case "malformed_header":
+      return `the ${f.header} header is malformed: expected ${f.expected}`;
+    case "timestamp_too_old":
+      return `the signed timestamp is ${f.age_secs} seconds old, beyond the tolerance of ${f.tolerance_secs} seconds: a replayed or long-delayed delivery, or a clock out of sync`;
+    case "timestamp_too_new":
+      return `the signed timestamp is ${f.ahead_secs} seconds in the future, beyond the tolerance of ${f.tolerance_secs} seconds: check the sender's and this server's clocks`;
+    case "no_supported_signature":
+      return `the ${f.header} header has no signature of a supported version (v1 HMAC-SHA256)`;
+    case "no_matching_signature":
+      return "no signature matched: the body, id or timestamp was changed, or the secret is wrong; verify the raw request bytes, never re-serialised JSON";
+    case "invalid_secret":
+      return `secret #${f.position} is unusable: ${SECRET_PROBLEMS[f.problem](f)}`;
+    case "no_secrets":
+      return "no webhook secret is configured: give at least one";
+    default:
+      return `webhook verification failed (${code})`;
+  }
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
@@ -120,18 +216,17 @@ class SchemeWebhook {
 
   constructor(scheme, secret, options = {}, defaultRule) {
     this.#scheme = scheme;
-    this.#core = new WebhookCore(scheme);
+    this.#core = new WebhookCore(scheme, options.tolerance === undefined ? 300 : Number(options.tolerance));
     const secrets = Array.isArray(secret) ? secret : [secret];
-    if (secrets.length === 0) throw new WebhookSecretError("no webhook secret was given", "no_secrets");
+    if (secrets.length === 0) throw new WebhookSecretError(message("no_secrets", {}), "no_secrets");
     for (const s of secrets) {
-      let ok;
-      if (s instanceof Uint8Array) ok = this.#core.add_secret_bytes(s);
+      let failed;
+      if (s instanceof Uint8Array) failed = this.#core.add_secret_bytes(s);
       else if (typeof s !== "string") throw new TypeError("secret must be a string or a Uint8Array");
-      else if (options.format === "raw") ok = this.#core.add_secret_bytes(encoder.encode(s));
-      else ok = this.#core.add_secret_text(defaultRule, s);
-      if (!ok) throw new WebhookSecretError(this.#core.error_message(), this.#core.error_code());
+      else if (options.format === "raw") failed = this.#core.add_secret_bytes(encoder.encode(s));
+      else failed = this.#core.add_secret_text(defaultRule, s);
+      if (failed !== 0) throw this.#fail(failed, WebhookSecretError);
     }
-    if (options.tolerance !== undefined) this.#core.set_tolerance(Number(options.tolerance));
     if (nodeCrypto && options.nativeHmac !== false) {
       this.#nodeKeys = this.#keys().map((k) => nodeCrypto.createSecretKey(k));
     }
@@ -142,8 +237,10 @@ class SchemeWebhook {
     return Array.from({ length: this.#core.key_count() }, (_, i) => this.#core.key_bytes(i));
   }
 
-  #fail(Class = WebhookVerificationError) {
-    return new Class(this.#core.error_message(), this.#core.error_code());
+  /** The error for wasm error `number` (the core's details are read only on this path). */
+  #fail(number, Class = WebhookVerificationError) {
+    const { code, fields } = fromCore(number, (i) => this.#core.error_detail(i));
+    return new Class(message(code, fields), code);
   }
 
   #check(payload, headers, now) {
@@ -151,19 +248,19 @@ class SchemeWebhook {
     const secs = Math.floor((now ?? Date.now()) / 1000);
     const text = typeof payload === "string";
     const body = text ? payload : toBytes(payload);
-    let ok;
+    let failed;
     if (this.#nodeKeys !== null && (text ? body.length : body.byteLength) >= NATIVE_MIN_BYTES) {
       const prefix = this.#core.prepare(lines, secs);
-      if (prefix === undefined) throw this.#fail();
+      if (prefix === undefined) throw this.#fail(this.#core.error_number());
       const macs = new Uint8Array(32 * this.#nodeKeys.length);
       this.#nodeKeys.forEach((key, i) => {
         macs.set(nodeCrypto.createHmac("sha256", key).update(prefix).update(body).digest(), 32 * i);
       });
-      ok = this.#core.finish(macs);
+      failed = this.#core.finish(macs);
     } else {
-      ok = text ? this.#core.verify_str(lines, body, secs) : this.#core.verify_bytes(lines, body, secs);
+      failed = text ? this.#core.verify_str(lines, body, secs) : this.#core.verify_bytes(lines, body, secs);
     }
-    if (!ok) throw this.#fail();
+    if (failed !== 0) throw this.#fail(failed);
   }
 
   async #checkAsync(payload, headers, now) {
@@ -174,7 +271,7 @@ class SchemeWebhook {
     }
     const lines = headerLines(headers, SCHEME_HEADERS[this.#scheme]);
     const prefix = this.#core.prepare(lines, Math.floor((now ?? Date.now()) / 1000));
-    if (prefix === undefined) throw this.#fail();
+    if (prefix === undefined) throw this.#fail(this.#core.error_number());
     this.#webKeys ??= await Promise.all(
       this.#keys().map((k) => crypto.subtle.importKey("raw", k, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])),
     );
@@ -184,7 +281,8 @@ class SchemeWebhook {
     const macs = new Uint8Array(32 * this.#webKeys.length);
     const signed = await Promise.all(this.#webKeys.map((key) => crypto.subtle.sign("HMAC", key, message)));
     signed.forEach((mac, i) => macs.set(new Uint8Array(mac), 32 * i));
-    if (!this.#core.finish(macs)) throw this.#fail();
+    const failed = this.#core.finish(macs);
+    if (failed !== 0) throw this.#fail(failed);
   }
 
   #result(payload, options) {
@@ -232,7 +330,7 @@ class SchemeWebhook {
     const secs = Math.floor((timestamp instanceof Date ? timestamp.getTime() : Number(timestamp)) / 1000);
     const bytes = typeof payload === "string" ? encoder.encode(payload) : toBytes(payload);
     const signature = this.#core.sign(String(msgId), secs, bytes);
-    if (signature === undefined) throw this.#fail(WebhookSecretError);
+    if (signature === undefined) throw this.#fail(this.#core.error_number(), WebhookSecretError);
     return signature;
   }
 }
