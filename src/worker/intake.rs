@@ -5,48 +5,74 @@
 //! decided inside the `BatchLedger`, in the same storage transaction that records it.
 
 use crate::event::{Event, EventError};
-use crate::signature::{SignatureError, Verifier};
+use crate::signature::SignatureError;
 use crate::worker::errors::ApiError;
-use crate::worker::{config, ledger_object, stubs};
-use sha2::{Digest, Sha256};
+use crate::worker::{config, ledger_object, stubs, verify};
+use wasm_bindgen_futures::JsFuture;
 use worker::{Env, Request, Response};
 
 /// Receives one webhook delivery for `source`.
-pub async fn receive(mut req: Request, env: &Env, source: &str) -> Result<Response, ApiError> {
-    let max = config::max_body_bytes(env);
+pub async fn receive(req: Request, env: &Env, source: &str) -> Result<Response, ApiError> {
+    let settings = config::intake(env);
+    let max = settings.max_body;
     if let Some(len) = req.headers().get("content-length")? {
         if len.trim().parse::<usize>().is_ok_and(|n| n > max) {
             return Err(ApiError::PayloadTooLarge { max });
         }
     }
-    let body = req.bytes().await?;
-    if body.len() > max {
+    // The body stays a JS buffer for the hop to the ledger; wasm works on one copy of it.
+    let raw = js_sys::Uint8Array::new(
+        &JsFuture::from(req.inner().array_buffer().map_err(worker::Error::from)?)
+            .await
+            .map_err(worker::Error::from)?,
+    );
+    if raw.length() as usize > max {
         return Err(ApiError::PayloadTooLarge { max });
     }
+    let body = raw.to_vec();
     let received_at = js_sys::Date::now() as i64;
-    let scheme = config::scheme_for(env, source).map_err(ApiError::Misconfigured)?;
-    let secrets = config::text(env, "WEBHOOK_SECRETS").ok_or_else(|| {
+    let scheme = settings
+        .scheme_for(source)
+        .map_err(ApiError::Misconfigured)?;
+    let secrets = settings.secrets.as_deref().ok_or_else(|| {
         ApiError::Misconfigured(
             "WEBHOOK_SECRETS is not set: add it with `wrangler secret put`".into(),
         )
     })?;
-    let verifier = Verifier::parse(scheme, &secrets).map_err(|e| {
+    let keyring = verify::keyring(scheme, secrets).map_err(|e| {
         ApiError::Misconfigured(format!("WEBHOOK_SECRETS is unusable: {}", e.message()))
     })?;
     let headers: Vec<(String, String)> = req.headers().entries().collect();
-    let fault = test_fault(&req, env);
-    let verified = match verifier.verify(&headers, &body, received_at.div_euclid(1000)) {
-        Ok(verified) => verified,
+    let fault = test_fault(&req, settings.test_routes);
+    let (checked, hashed_by) = keyring
+        .check(&headers, &body, received_at.div_euclid(1000))
+        .await;
+    // Tests see which engine hashed the body (only with the test routes on).
+    let label = |resp: Response| -> Result<Response, ApiError> {
+        if !settings.test_routes {
+            return Ok(resp);
+        }
+        // The ledger's answer has immutable headers: copy them.
+        let headers = worker::Headers::new();
+        for (name, value) in resp.headers().entries() {
+            headers.set(&name, &value)?;
+        }
+        headers.set("x-batchhook-test-hashed-by", hashed_by.as_str())?;
+        Ok(resp.with_headers(headers))
+    };
+    let checked = match checked {
+        Ok(checked) => checked,
         Err(err) => {
             worker::console_warn!(
                 "batchhook: rejected unverifiable delivery on /webhooks/{source}: {}",
                 err.code()
             );
             stubs::count_rejection(env, source, err.code()).await;
-            return Err(ApiError::from_signature(&err));
+            return label(ApiError::from_signature(&err).into_response()?);
         }
     };
-    let body_sha256 = hex(&Sha256::digest(&body));
+    let verified = checked.verified;
+    let body_sha256 = hex(&checked.body_sha256);
     let routed = Event::from_json(&body).and_then(|event| match event.batch_id() {
         Some(id) => Ok((id.to_owned(), event)),
         None => Err(EventError::MissingBatchId),
@@ -84,12 +110,12 @@ pub async fn receive(mut req: Request, env: &Env, source: &str) -> Result<Respon
         signed_at: verified.timestamp,
         body_sha256,
     };
-    stubs::deliver(env, &batch_id, &delivery, body, fault).await
+    label(stubs::deliver_buffer(env, &batch_id, &delivery, &raw, fault).await?)
 }
 
 /// The fault a test asks the ledger to inject (only with test routes enabled).
-fn test_fault(req: &Request, env: &Env) -> Option<String> {
-    if !config::test_routes_enabled(env) {
+fn test_fault(req: &Request, test_routes: bool) -> Option<String> {
+    if !test_routes {
         return None;
     }
     req.headers().get("x-batchhook-test-fault").ok().flatten()

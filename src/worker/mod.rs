@@ -23,6 +23,8 @@
 //!   `GET /_test/index/dead-letters/:seq` — the index's internal views.
 //! - Header `x-batchhook-test-fault: after-insert` on a webhook makes the ledger fail inside
 //!   its transaction after inserting the delivery (to test the rollback).
+//! - Webhook answers carry `x-batchhook-test-hashed-by: wasm|webcrypto|none`: which engine
+//!   computed the HMAC and body hash (module `verify`).
 //!
 //! The Durable Objects' own internal routes are listed in the `ledger_object` and
 //! `index_object` module docs.
@@ -42,6 +44,7 @@ mod store;
 mod stubs;
 mod transport;
 mod txn;
+mod verify;
 mod view;
 
 pub use index_object::BatchIndex;

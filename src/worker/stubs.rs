@@ -5,6 +5,8 @@
 
 use crate::worker::errors::ApiError;
 use crate::worker::ledger_object::DeliveryHeaders;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
 
 /// Binding of the per-batch ledger namespace.
@@ -57,23 +59,46 @@ pub async fn deliver(
     body: Vec<u8>,
     fault: Option<String>,
 ) -> Result<Response, ApiError> {
+    let body = js_sys::Uint8Array::from(body.as_slice());
+    deliver_buffer(env, batch_id, delivery, &body, fault).await
+}
+
+/// [`deliver`] with the body already in a JS buffer (the intake's request body).
+///
+/// Called once per webhook, so it talks to the stub directly (a plain init object and the
+/// request body's own JS buffer) instead of building a `worker::Request`, which copies the
+/// body out of wasm again and reads the `cf` object the internal hop does not need.
+pub async fn deliver_buffer(
+    env: &Env,
+    batch_id: &str,
+    delivery: &DeliveryHeaders,
+    body: &js_sys::Uint8Array,
+    fault: Option<String>,
+) -> Result<Response, ApiError> {
     let facts =
         serde_json::to_string(delivery).map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let mut headers = vec![
-        ("x-batchhook-batch-id", batch_id),
-        ("x-batchhook-delivery", facts.as_str()),
-    ];
-    if let Some(fault) = fault.as_deref() {
-        headers.push(("x-batchhook-test-fault", fault));
-    }
-    Ok(call(
-        &ledger(env, batch_id)?,
-        Method::Post,
-        "/deliveries",
-        &headers,
-        Some(body),
-    )
-    .await?)
+    let headers = js_sys::Object::new();
+    let set = |target: &js_sys::Object, key: &str, value: &JsValue| {
+        js_sys::Reflect::set(target, &JsValue::from_str(key), value).map(drop)
+    };
+    let init = js_sys::Object::new();
+    let answer = async {
+        set(&headers, "x-batchhook-batch-id", &batch_id.into())?;
+        set(&headers, "x-batchhook-delivery", &facts.as_str().into())?;
+        if let Some(fault) = fault.as_deref() {
+            set(&headers, "x-batchhook-test-fault", &fault.into())?;
+        }
+        set(&init, "method", &"POST".into())?;
+        set(&init, "headers", &headers)?;
+        set(&init, "body", body)?;
+        let stub: js_sys::Object = ledger(env, batch_id).map_err(JsValue::from)?.into_rpc();
+        let fetch: js_sys::Function = js_sys::Reflect::get(&stub, &"fetch".into())?.dyn_into()?;
+        let pending = fetch.call2(&stub, &"https://do/deliveries".into(), &init)?;
+        JsFuture::from(js_sys::Promise::from(pending))
+            .await?
+            .dyn_into::<web_sys::Response>()
+    };
+    Ok(Response::from(answer.await.map_err(worker::Error::from)?))
 }
 
 /// Stores a verified delivery that cannot be routed in the index's dead-letter table.
