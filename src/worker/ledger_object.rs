@@ -56,6 +56,10 @@ pub struct BatchLedger {
     /// Set by a delivery that changed no status (`duplicate`, `stale`), so the
     /// after-change hook is skipped for the bulk of webhook traffic.
     unchanged: std::cell::Cell<bool>,
+    /// The poll schedule and the test switch, read from `env` once per instance rather than
+    /// per delivery.
+    schedule: Schedule,
+    test_routes: bool,
 }
 
 impl DurableObject for BatchLedger {
@@ -63,6 +67,8 @@ impl DurableObject for BatchLedger {
         let schema = txn::transaction(&state, |sql| migrations::apply(sql, migrations::LEDGER))
             .map_err(|e| e.to_string());
         Self {
+            schedule: schedule(&env),
+            test_routes: config::test_routes_enabled(&env),
             state,
             env,
             schema,
@@ -78,7 +84,7 @@ impl DurableObject for BatchLedger {
         };
         if self.schema.is_ok() && !self.unchanged.get() {
             // The operator API: push new timeline entries to sockets, start result ingestion.
-            if let Err(e) = api::ledger::after_change(&self.state).await {
+            if let Err(e) = api::ledger::after_change(&self.state, &self.env).await {
                 worker::console_warn!("batchhook: operator API hook failed: {e}");
             }
         }
@@ -119,7 +125,7 @@ impl DurableObject for BatchLedger {
         wake = earliest(wake, next_poll);
         wake = earliest(
             wake,
-            api::ledger::ingest_step(&self.state, &self.env).await?,
+            api::ledger::results_step(&self.state, &self.env).await?,
         );
         if let Some(at) = wake {
             self.state
@@ -231,7 +237,7 @@ impl BatchLedger {
         let batch_id = header("x-batchhook-batch-id")?;
         let facts: DeliveryHeaders = serde_json::from_str(&header("x-batchhook-delivery")?)
             .map_err(|e| ApiError::BadRequest(format!("x-batchhook-delivery is not valid: {e}")))?;
-        let fault = match config::test_routes_enabled(&self.env) {
+        let fault = match self.test_routes {
             true => req.headers().get("x-batchhook-test-fault")?,
             false => None,
         };
@@ -239,19 +245,22 @@ impl BatchLedger {
         let delivery =
             Delivery::parse(&facts.webhook_id, facts.signed_at, facts.received_at, &body);
         let now = js_sys::Date::now() as i64;
-        let schedule = schedule(&self.env);
+        let schedule = self.schedule;
         let seed = seed();
         let size = body.len();
         let webhook_id = facts.webhook_id.clone();
         let (outcome, due) = txn::transaction(&self.state, move |sql| {
-            let outcome = apply::delivery(sql, &batch_id, &facts, &delivery, size, now)?;
+            let (mut ledger, poll) = apply::delivery_states(sql, &batch_id)?;
+            let outcome =
+                apply::delivery(sql, &batch_id, &facts, &delivery, size, now, &mut ledger)?;
             if fault.as_deref() == Some("after-insert") {
                 return Err(worker::Error::RustError(
                     "injected fault after the delivery insert".into(),
                 ));
             }
-            let before = apply::poll_state(sql)?.next_at;
-            let due = apply::ensure_polling(sql, outcome.poll_now, now, &schedule, seed)?;
+            let before = poll.next_at;
+            let due =
+                apply::ensure_polling_from(sql, poll, outcome.poll_now, now, &schedule, seed)?;
             Ok((outcome, (due != before).then_some(due).flatten()))
         })?;
         // The alarm already matches an unchanged schedule; only a new due time needs it set.
@@ -301,7 +310,7 @@ impl BatchLedger {
             },
         };
         let now = js_sys::Date::now() as i64;
-        let schedule = schedule(&self.env);
+        let schedule = self.schedule;
         let seed = seed();
         let batch_id = batch_id.to_owned();
         txn::transaction(&self.state, move |sql| {

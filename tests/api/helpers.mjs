@@ -11,7 +11,7 @@ export const OPS = "tok_ops_0123456789abcdef";
 export const BETA = "tok_beta_0123456789abcdef";
 
 /** Starts the emulator and the Worker with `API_TOKENS` for `ops` and `beta`. */
-export async function startApi({ speed = 1000, seed = 1, bindings = {}, persistDir, emulator } = {}) {
+export async function startApi({ speed = 1000, seed = 1, bindings = {}, persistDir, emulator, queue } = {}) {
   const emu = emulator ?? (await startEmulator({ speed, seed }));
   const secret = newSecret();
   const allBindings = {
@@ -24,7 +24,7 @@ export async function startApi({ speed = 1000, seed = 1, bindings = {}, persistD
     POLL_MAX_MS: "1000",
     ...bindings,
   };
-  const worker = await startWorker({ persistDir, bindings: allBindings });
+  const worker = await startWorker({ persistDir, bindings: allBindings, queue });
   const stack = {
     emu,
     worker,

@@ -54,7 +54,10 @@ test("upload, create, watch over WebSocket, complete and page the results", { ti
   assert.ok(last.totals.usage.total_tokens > 0, "usage totals are summed");
 
   await stack.worker.fetch("/"); // let pending socket frames arrive
-  const seen = await waitForMessages(socket.messages, (m) => m.some((e) => e.event.to_status === "completed"));
+  const isEvent = (m) => m.type === "event";
+  const seen = (
+    await waitForMessages(socket.messages, (m) => m.some((e) => isEvent(e) && e.event.to_status === "completed"))
+  ).filter(isEvent);
   const seqs = seen.map((m) => m.event.seq);
   assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), "events arrive in order");
   assert.equal(new Set(seqs).size, seqs.length, "no event twice");
@@ -100,8 +103,11 @@ test("a browser-style WebSocket authenticates with the bearer subprotocol and re
     });
   const { ws, messages } = await open(["batchhook", `bearer.${OPS}`]);
   assert.equal(ws.protocol, "batchhook");
-  assert.ok(messages.length >= 1);
-  assert.ok(messages.every((m) => m.event.seq > 1), "only events after `since`");
+  const events = messages.filter((m) => m.type === "event");
+  assert.ok(events.length >= 1);
+  assert.ok(events.every((m) => m.event.seq > 1), "only events after `since`");
+  assert.equal(messages.at(-1).type, "progress", "the replay ends with the current progress");
+  assert.equal(messages.at(-1).progress.status, "completed");
   ws.close();
   await assert.rejects(open(["batchhook", "bearer.tok_wrong_0123456789abcdef"]), /401/);
 });

@@ -45,7 +45,7 @@ export function readWranglerToml(path = join(ROOT, "worker", "wrangler.toml")) {
 }
 
 /** Miniflare options equivalent to worker/wrangler.toml, plus `bindings` overriding its vars. */
-export function workerOptions({ persistDir, bindings = {}, port = 0, assets = true } = {}) {
+export function workerOptions({ persistDir, bindings = {}, port = 0, assets = true, queue } = {}) {
   const wrangler = readWranglerToml();
   const scriptPath = join(BUILD, "index.js");
   if (!existsSync(scriptPath)) {
@@ -71,6 +71,7 @@ export function workerOptions({ persistDir, bindings = {}, port = 0, assets = tr
     cf: false,
     log: new Log(process.env.BATCHHOOK_WORKER_LOG === "debug" ? LogLevel.DEBUG : LogLevel.WARN),
   };
+  if (queue) return withQueue(options, queue);
   if (assets && existsSync(assetsDir) && readdirSync(assetsDir).length > 0) {
     options.assets = {
       workerName: wrangler.name,
@@ -83,14 +84,40 @@ export function workerOptions({ persistDir, bindings = {}, port = 0, assets = tr
   return options;
 }
 
+/** Queue name behind the optional `RESULTS_QUEUE` producer binding in tests. */
+export const RESULTS_QUEUE_NAME = "batchhook-results";
+
+// Options every worker of a multi-worker Miniflare shares (the rest are per worker).
+const SHARED_OPTIONS = ["host", "port", "cf", "log", "durableObjectsPersist"];
+
+/**
+ * The batchhook worker with a `RESULTS_QUEUE` producer plus a second worker consuming that
+ * queue: `queue = { consumer: <worker options, e.g. {name, modules, script, bindings}>,
+ * consumerOptions: {maxBatchSize, maxBatchTimeout, maxRetries} }`. Cloudflare runs the
+ * consumer as its own Worker; so does this (same workerd, so a restart restarts both).
+ */
+function withQueue(options, { consumer, consumerOptions = {} }) {
+  const shared = {};
+  const own = {};
+  for (const [key, value] of Object.entries(options)) (SHARED_OPTIONS.includes(key) ? shared : own)[key] = value;
+  own.queueProducers = { RESULTS_QUEUE: { queueName: RESULTS_QUEUE_NAME } };
+  return {
+    ...shared,
+    workers: [
+      own,
+      { compatibilityDate: own.compatibilityDate, ...consumer, queueConsumers: { [RESULTS_QUEUE_NAME]: consumerOptions } },
+    ],
+  };
+}
+
 /**
  * Starts the Worker in workerd and resolves once it answers HTTP.
  *
  * `persistDir`: where Durable Object SQLite files live; a fresh temporary dir (removed by
  * `stop()`) when omitted. `bindings`: env values overriding wrangler.toml's vars (secrets,
- * test switches). `port`: 0 picks a free one.
+ * test switches). `port`: 0 picks a free one. `queue`: see `withQueue` (no static assets then).
  */
-export async function startWorker({ persistDir, bindings = {}, port = 0, assets = true } = {}) {
+export async function startWorker({ persistDir, bindings = {}, port = 0, assets = true, queue } = {}) {
   const ownsDir = persistDir === undefined;
   const dir = persistDir ?? mkdtempSync(join(tmpdir(), "batchhook-worker-"));
   let mf = null;
@@ -111,7 +138,7 @@ export async function startWorker({ persistDir, bindings = {}, port = 0, assets 
       return fetch(new URL(path, url), init);
     },
     async start(listenPort = port) {
-      mf = new Miniflare(workerOptions({ persistDir: dir, bindings, port: listenPort, assets }));
+      mf = new Miniflare(workerOptions({ persistDir: dir, bindings, port: listenPort, assets, queue }));
       try {
         url = (await mf.ready).toString();
       } catch (error) {

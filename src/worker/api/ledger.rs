@@ -15,11 +15,11 @@
 //!
 //! Storage: the ledger's `meta` table (keys `api.owner`, `api.control`, `api.cursor`,
 //! `api.ws_seq`) and an `api_results` table created on first use. Result ingestion reads one
-//! chunk per alarm run ([`ingest_step`]) and stores its rows together with the advanced cursor
+//! chunk per alarm run ([`results_step`]) and stores its rows together with the advanced cursor
 //! in one transaction, so a restart resumes exactly where the last commit left off.
 
 use super::front::{BASE_HEADER, OPERATOR_HEADER, WORKSPACE_HEADER};
-use super::V1Error;
+use super::{fanout, V1Error};
 use crate::batch::{Batch, LifecycleStatus};
 use crate::control::{CancelDecision, Control};
 use crate::gateway::{self, Transport};
@@ -95,7 +95,7 @@ async fn handle(state: &State, env: &Env, mut req: Request) -> Answer {
     let base = req.headers().get(BASE_HEADER)?;
     match (req.method(), path.as_str()) {
         (Method::Get, "/api/state") => Ok(Response::from_json(
-            &full_state(state, &sql, base.as_deref()).await?,
+            &full_state(state, env, &sql, base.as_deref()).await?,
         )?),
         (Method::Get, "/api/public") => {
             let batch = apply::stored_batch(&sql)?.unwrap_or_default();
@@ -105,14 +105,14 @@ async fn handle(state: &State, env: &Env, mut req: Request) -> Answer {
         (Method::Post, "/api/pause") => {
             let control = control(&sql)?;
             let batch = apply::stored_batch(&sql)?.unwrap_or_default();
-            let pending = results_pending(&sql, &batch)?;
+            let pending = results_pending(&sql, &batch)? || fanout::waiting(env, &sql)?;
             let next = control.pause(batch.lifecycle().as_ref(), pending, &who, now)?;
             let id = batch_id.clone();
             txn::transaction(state, move |sql| {
                 save_control(sql, &id, &next, "paused", now, "pause")
             })?;
             Ok(Response::from_json(
-                &full_state(state, &sql, base.as_deref()).await?,
+                &full_state(state, env, &sql, base.as_deref()).await?,
             )?)
         }
         (Method::Post, "/api/resume") => {
@@ -128,7 +128,7 @@ async fn handle(state: &State, env: &Env, mut req: Request) -> Answer {
             })?;
             wake_at(state, due.or(Some(now))).await?;
             Ok(Response::from_json(
-                &full_state(state, &sql, base.as_deref()).await?,
+                &full_state(state, env, &sql, base.as_deref()).await?,
             )?)
         }
         (Method::Post, "/api/cancel") => {
@@ -173,6 +173,7 @@ async fn handle(state: &State, env: &Env, mut req: Request) -> Answer {
                 "data": events,
                 "last_seq": last,
                 "status": apply::stored_status(&sql)?,
+                "progress": progress(&sql)?,
             }))?)
         }
         _ => Err(V1Error::NotFound(
@@ -237,7 +238,9 @@ async fn cancel(state: &State, env: &Env, sql: &SqlStorage, call: CancelCall<'_>
     let batch = apply::stored_batch(sql)?.unwrap_or_default();
     let next = match control(sql)?.cancel(&batch, who, reason, now)? {
         CancelDecision::AlreadyRequested => {
-            return Ok(Response::from_json(&full_state(state, sql, base).await?)?)
+            return Ok(Response::from_json(
+                &full_state(state, env, sql, base).await?,
+            )?)
         }
         CancelDecision::Forward(next) => next,
     };
@@ -272,7 +275,9 @@ async fn cancel(state: &State, env: &Env, sql: &SqlStorage, call: CancelCall<'_>
         apply::poll(sql, &id, &result, now, &schedule, 0)
     })?;
     wake_at(state, due).await?;
-    Ok(Response::from_json(&full_state(state, sql, base).await?)?)
+    Ok(Response::from_json(
+        &full_state(state, env, sql, base).await?,
+    )?)
 }
 
 fn schedule(env: &Env) -> Schedule {
@@ -341,7 +346,12 @@ fn save_control(
 }
 
 /// `GET /v1/batches/{id}`: the ledger's view plus control, ingestion and result totals.
-async fn full_state(state: &State, sql: &SqlStorage, base: Option<&str>) -> Result<Value, V1Error> {
+async fn full_state(
+    state: &State,
+    env: &Env,
+    sql: &SqlStorage,
+    base: Option<&str>,
+) -> Result<Value, V1Error> {
     let alarm = state.storage().get_alarm().await?;
     let mut view: Value = match crate::worker::view::batch(sql, alarm) {
         Ok(mut resp) => resp.json().await?,
@@ -369,6 +379,7 @@ async fn full_state(state: &State, sql: &SqlStorage, base: Option<&str>) -> Resu
         block.insert("paused".into(), json!(control.paused));
         block.insert("ingestion".into(), ingestion);
         block.insert("results_stored".into(), json!(count_results(sql)?));
+        block.insert("fanout".into(), fanout::status(env, sql)?);
     }
     Ok(crate::public::batch(view, base))
 }
@@ -396,10 +407,11 @@ fn results_pending(sql: &SqlStorage, batch: &Batch) -> worker::Result<bool> {
     })
 }
 
-/// One result row as the API shows it.
+/// One stored result row.
 #[derive(Serialize, Deserialize)]
-struct ResultRow {
-    n: i64,
+pub(super) struct ResultRow {
+    /// Storage sequence (insertion order).
+    pub(super) n: i64,
     kind: String,
     line: i64,
     custom_id: String,
@@ -412,6 +424,23 @@ struct ResultRow {
     completion_tokens: Option<i64>,
     total_tokens: Option<i64>,
     cost_nanos: Option<i64>,
+}
+
+impl ResultRow {
+    /// The row's id in the results API: `<file>:<line>`.
+    pub(super) fn public_id(&self) -> String {
+        format!("{}:{}", self.kind, self.line)
+    }
+
+    /// The row as the results API and fan-out messages show it.
+    pub(super) fn public(&self) -> Value {
+        let mut v = serde_json::to_value(self).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.remove("n");
+            o.insert("id".into(), json!(self.public_id()));
+        }
+        v
+    }
 }
 
 /// `GET /v1/batches/{id}/results?limit=1..=1000&after=<id>`: rows in file order (output file,
@@ -466,14 +495,7 @@ fn results(sql: &SqlStorage, req: &Request) -> Answer {
     let data: Vec<Value> = rows
         .iter()
         .take(limit as usize)
-        .map(|r| {
-            let mut v = serde_json::to_value(r).unwrap_or_default();
-            if let Some(o) = v.as_object_mut() {
-                o.remove("n");
-                o.insert("id".into(), json!(format!("{}:{}", r.kind, r.line)));
-            }
-            v
-        })
+        .map(ResultRow::public)
         .collect();
     let cursor: Option<Cursor> = store::meta(sql, "api.cursor")?;
     let id = |v: Option<&Value>| v.and_then(|v| v["id"].as_str()).map(str::to_owned);
@@ -517,6 +539,7 @@ async fn subscribe(state: &State, sql: &SqlStorage, since: i64, protocols: Optio
     for event in events_since(sql, since, 10_000)? {
         pair.server.send(&message(&event))?;
     }
+    pair.server.send(&progress_message(&progress(sql)?))?;
     let mut resp = Response::from_websocket(pair.client)?;
     if protocols.is_some_and(|p| p.split(',').any(|p| p.trim() == "batchhook")) {
         resp.headers_mut()
@@ -529,28 +552,57 @@ fn message(event: &SeqEvent) -> Value {
     json!({"type": "event", "event": event})
 }
 
-/// Sends timeline entries not yet pushed to every open socket (called after each change).
+/// The batch's progress as the event stream shows it: the gateway's request counts and our
+/// result ingestion. A change of any of it (without a status change) is a `progress` message.
+fn progress(sql: &SqlStorage) -> worker::Result<Value> {
+    let batch = apply::stored_batch(sql)?.unwrap_or_default().to_value();
+    let cursor: Option<Cursor> = store::meta(sql, "api.cursor")?;
+    Ok(json!({
+        "status": batch.get("status"),
+        "request_counts": batch.get("request_counts"),
+        "results_ingested": cursor.as_ref().map(|c| c.totals().rows),
+        "ingestion_done": cursor.as_ref().map(Cursor::is_done),
+    }))
+}
+
+fn progress_message(progress: &Value) -> Value {
+    json!({"type": "progress", "progress": progress})
+}
+
+/// Sends timeline entries not yet pushed to every open socket, then one `progress` message if
+/// the progress changed since the last one pushed. Called once after each request that changed
+/// something and once per alarm run, so progress messages are coalesced to one per step.
 pub fn publish(state: &State) -> worker::Result<()> {
     let sql = state.storage().sql();
     let sent: i64 = store::meta(&sql, "api.ws_seq")?.unwrap_or(0);
     let events = events_since(&sql, sent, 1000)?;
-    let Some(last) = events.last().map(|e| e.seq) else {
-        return Ok(());
-    };
-    for ws in state.get_websockets() {
-        for event in &events {
-            if ws.send(&message(event)).is_err() {
-                break;
+    let sockets = state.get_websockets();
+    if let Some(last) = events.last().map(|e| e.seq) {
+        for ws in &sockets {
+            for event in &events {
+                if ws.send(&message(event)).is_err() {
+                    break;
+                }
             }
         }
+        store::set_meta(&sql, "api.ws_seq", &last)?;
     }
-    store::set_meta(&sql, "api.ws_seq", &last)
+    let now = progress(&sql)?;
+    let pushed: Option<Value> = store::meta(&sql, "api.ws_progress")?;
+    if pushed.as_ref() != Some(&now) {
+        let text = progress_message(&now);
+        for ws in &sockets {
+            let _ = ws.send(&text);
+        }
+        store::set_meta(&sql, "api.ws_progress", &now)?;
+    }
+    Ok(())
 }
 
 /// After any change: push new timeline entries, and make sure an alarm is pending when result
 /// ingestion or the outbox has work (a batch that turned terminal by webhook has no poll
 /// scheduled).
-pub async fn after_change(state: &State) -> worker::Result<()> {
+pub async fn after_change(state: &State, env: &Env) -> worker::Result<()> {
     let sql = state.storage().sql();
     ensure_schema(&sql)?;
     publish(state)?;
@@ -560,14 +612,32 @@ pub async fn after_change(state: &State) -> worker::Result<()> {
     let ingest_waiting = store::meta::<String>(&sql, "api.owner")?.is_some()
         && !control(&sql)?.paused
         && results_pending(&sql, &apply::stored_batch(&sql)?.unwrap_or_default())?;
-    if (outbox_waiting || ingest_waiting) && state.storage().get_alarm().await?.is_none() {
+    let fanout_waiting = fanout::waiting(env, &sql)?;
+    if (outbox_waiting || ingest_waiting || fanout_waiting)
+        && state.storage().get_alarm().await?.is_none()
+    {
         state.storage().set_alarm(0).await?;
     }
     Ok(())
 }
 
-/// One ingestion chunk, run from the alarm: returns when the alarm should fire again.
-pub async fn ingest_step(state: &State, env: &Env) -> worker::Result<Option<i64>> {
+/// The alarm's result work: one ingestion chunk, then fan-out of the rows stored so far (the
+/// chunk's rows go downstream in the same alarm run). Returns when the alarm should fire again.
+pub async fn results_step(state: &State, env: &Env) -> worker::Result<Option<i64>> {
+    let ingest = ingest_step(state, env).await?;
+    let sql = state.storage().sql();
+    let fan_out = match store::meta::<String>(&sql, "batch_id")? {
+        Some(batch_id) => fanout::step(state, env, &batch_id).await?,
+        None => None,
+    };
+    Ok(match (ingest, fan_out) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    })
+}
+
+/// One ingestion chunk: returns when the alarm should fire again.
+async fn ingest_step(state: &State, env: &Env) -> worker::Result<Option<i64>> {
     let sql = state.storage().sql();
     ensure_schema(&sql)?;
     if store::meta::<String>(&sql, "api.owner")?.is_none() || !control(&sql)?.may_ingest() {

@@ -27,6 +27,7 @@
 
 mod dead_letters;
 mod error;
+mod fanout;
 mod front;
 pub mod index;
 pub mod ledger;
