@@ -35,7 +35,8 @@ pub struct WebhookCore {
     verifier: Option<Verifier>,
     signer: Option<Signer>,
     tolerance_secs: u64,
-    error: Option<SignatureError>,
+    /// The last error as [`describe`] numbers it; number 0 after a success.
+    error: (u32, [u64; 4]),
     verified: Option<Verified>,
     pending: Option<Pending>,
 }
@@ -85,7 +86,7 @@ impl WebhookCore {
             signer: None,
             // Saturating: NaN and negatives become 0, huge values u64::MAX.
             tolerance_secs: tolerance_secs as u64,
-            error: None,
+            error: (0, [0; 4]),
             verified: None,
             pending: None,
         }
@@ -123,7 +124,7 @@ impl WebhookCore {
         match &self.signer {
             Some(s) => Some(s.signature(id, timestamp_secs as i64, body)),
             None => {
-                self.error = Some(SignatureError::NoSecrets);
+                self.error = describe(&SignatureError::NoSecrets);
                 None
             }
         }
@@ -162,7 +163,7 @@ impl WebhookCore {
             }
             None => Err(SignatureError::NoMatchingSignature),
         };
-        self.record(outcome)
+        self.record(outcome.map(Some))
     }
 
     /// The number of secrets added.
@@ -180,15 +181,12 @@ impl WebhookCore {
 
     /// The number of the last error (0 when the last call succeeded).
     pub fn error_number(&self) -> u32 {
-        self.error.as_ref().map_or(0, |e| describe(e).0)
+        self.error.0
     }
 
     /// Detail `index` (0–3) of the last error; see [`describe`] for what each holds.
     pub fn error_detail(&self, index: u32) -> u64 {
-        self.error
-            .as_ref()
-            .and_then(|e| describe(e).1.get(index as usize).copied())
-            .unwrap_or(0)
+        self.error.1.get(index as usize).copied().unwrap_or(0)
     }
 
     /// The delivery id of the last successful verification, if the scheme carries one.
@@ -222,15 +220,19 @@ impl WebhookCore {
 /// (invalid character at offset, URL-safe alphabet at offset, bad padding, bad length,
 /// non-canonical), 8 too short (length, minimum).
 fn describe(e: &SignatureError) -> (u32, [u64; 4]) {
-    let header = |name: &str| {
-        HEADER_NUMBERS
-            .iter()
-            .position(|h| *h == name)
-            .unwrap_or(usize::MAX) as u64
-    };
     match e {
-        SignatureError::MissingHeader { header: h } => (1, [header(h), 0, 0, 0]),
-        SignatureError::MalformedHeader { header: h, .. } => (2, [header(h), 0, 0, 0]),
+        SignatureError::MissingHeader { header }
+        | SignatureError::MalformedHeader { header, .. }
+        | SignatureError::NoSupportedSignature { header } => {
+            let number = match e {
+                SignatureError::MissingHeader { .. } => 1,
+                SignatureError::MalformedHeader { .. } => 2,
+                _ => 5,
+            };
+            // One lookup for the three header errors (the wasm carries one copy of it).
+            let h = HEADER_NUMBERS.iter().position(|n| n == header);
+            (number, [h.unwrap_or(usize::MAX) as u64, 0, 0, 0])
+        }
         SignatureError::TimestampTooOld {
             age_secs,
             tolerance_secs,
@@ -239,7 +241,6 @@ fn describe(e: &SignatureError) -> (u32, [u64; 4]) {
             ahead_secs,
             tolerance_secs,
         } => (4, [*ahead_secs, *tolerance_secs, 0, 0]),
-        SignatureError::NoSupportedSignature { header: h } => (5, [header(h), 0, 0, 0]),
         SignatureError::NoMatchingSignature => (6, [0; 4]),
         SignatureError::InvalidSecret { position, problem } => {
             let (number, at, min) = match problem {
@@ -262,21 +263,21 @@ fn describe(e: &SignatureError) -> (u32, [u64; 4]) {
 impl WebhookCore {
     fn add(&mut self, parsed: Result<Secret, SignatureError>) -> u32 {
         let position = self.secrets.len() + 1;
-        self.error = match parsed {
+        let outcome = match parsed {
             Ok(secret) => {
                 self.secrets.push(secret);
                 self.verifier = Verifier::new(self.scheme, self.secrets.clone())
                     .ok()
                     .map(|v| v.with_tolerance_secs(self.tolerance_secs));
                 self.signer = Signer::new(self.scheme, self.secrets.clone()).ok();
-                None
+                Ok(None)
             }
             Err(SignatureError::InvalidSecret { problem, .. }) => {
-                Some(SignatureError::InvalidSecret { position, problem })
+                Err(SignatureError::InvalidSecret { position, problem })
             }
-            Err(other) => Some(other),
+            Err(other) => Err(other),
         };
-        self.error_number()
+        self.record(outcome)
     }
 
     fn verify(&mut self, headers: &str, body: &[u8], now_secs: f64) -> u32 {
@@ -284,21 +285,17 @@ impl WebhookCore {
             Some(v) => v.verify(&LineHeaders(headers), body, now_secs as i64),
             None => Err(SignatureError::NoSecrets),
         };
-        self.record(outcome)
+        self.record(outcome.map(Some))
     }
 
-    fn record(&mut self, outcome: Result<Verified, SignatureError>) -> u32 {
-        match outcome {
-            Ok(verified) => {
-                self.error = None;
-                self.verified = Some(verified);
-            }
-            Err(e) => {
-                self.error = Some(e);
-                self.verified = None;
-            }
-        }
-        self.error_number()
+    /// Keeps a success's facts (`None` for a call that verifies nothing) or the error's
+    /// numbers, and returns the error number.
+    fn record(&mut self, outcome: Result<Option<Verified>, SignatureError>) -> u32 {
+        (self.verified, self.error) = match outcome {
+            Ok(verified) => (verified, (0, [0; 4])),
+            Err(e) => (None, describe(&e)),
+        };
+        self.error.0
     }
 }
 
