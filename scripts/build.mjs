@@ -141,7 +141,10 @@ function cargoInputKey(entry, simd) {
     simd,
     path: output("bash", ["scripts/wasm-cargo.sh", "--which"]),
     rustc: [output("rustc", ["--version"]), output("/usr/bin/rustc", ["--version"])],
-    env: Object.entries(process.env).filter(([k]) => /^(CARGO_|RUSTFLAGS|RUSTC)/.test(k)).sort(),
+    // Only variables that change what rustc produces (not e.g. CARGO_TERM_COLOR).
+    env: Object.entries(process.env)
+      .filter(([k]) => /^(RUSTFLAGS|CARGO_ENCODED_RUSTFLAGS|RUSTC|CARGO_PROFILE_|CARGO_BUILD_|CARGO_TARGET_WASM32)/.test(k))
+      .sort(),
   }));
   return hash.digest("hex");
 }
