@@ -101,6 +101,56 @@ pub fn ledger_state(sql: &SqlStorage, batch_id: &str) -> worker::Result<LedgerSt
     }
 }
 
+/// What a delivery needs to know before the core decides: this batch's ledger state, the
+/// polling state, and whether `webhook_id` is already stored.
+pub struct DeliveryStates {
+    /// The core ledger's state.
+    pub ledger: LedgerState,
+    /// The polling state.
+    pub poll: PollState,
+    /// Whether a delivery with this `webhook-id` is stored (a sender's retry).
+    pub already_seen: bool,
+}
+
+/// Reads [`DeliveryStates`] with one statement, the delivery path's only read (each statement
+/// is a round trip out of wasm into SQLite and showed in the ingest profile).
+pub fn delivery_states(
+    sql: &SqlStorage,
+    batch_id: &str,
+    webhook_id: &str,
+) -> worker::Result<DeliveryStates> {
+    #[derive(Deserialize)]
+    struct Row {
+        key: String,
+        value: String,
+    }
+    let rows: Vec<Row> = store::rows(
+        sql,
+        "SELECT key, value FROM meta WHERE key IN ('ledger', 'poll')
+         UNION ALL SELECT 'seen', '' FROM deliveries WHERE webhook_id = ?",
+        vec![webhook_id.into()],
+    )?;
+    let mut ledger = None;
+    let mut poll = PollState::default();
+    let mut already_seen = false;
+    for row in rows {
+        match row.key.as_str() {
+            "ledger" => ledger = Some(serde_json::from_str(&row.value)?),
+            "poll" => poll = serde_json::from_str(&row.value)?,
+            _ => already_seen = true,
+        }
+    }
+    let ledger = match ledger {
+        Some(state) => state,
+        None => ledger_state(sql, batch_id)?,
+    };
+    Ok(DeliveryStates {
+        ledger,
+        poll,
+        already_seen,
+    })
+}
+
 /// A decision's reason as its snake_case wire name.
 fn reason_name<T: Serialize>(reason: &T) -> Option<String> {
     serde_json::to_value(reason)
@@ -108,7 +158,9 @@ fn reason_name<T: Serialize>(reason: &T) -> Option<String> {
         .and_then(|v| v.as_str().map(str::to_owned))
 }
 
-/// Records one verified delivery and applies the core ledger's decision for it.
+/// Records one verified delivery and applies the core ledger's decision for it to `ledger`
+/// (this batch's state from [`delivery_states`], with `already_seen`), which it stores.
+#[allow(clippy::too_many_arguments)]
 pub fn delivery(
     sql: &SqlStorage,
     batch_id: &str,
@@ -116,13 +168,16 @@ pub fn delivery(
     delivery: &Delivery,
     size: usize,
     now: i64,
+    ledger: &mut LedgerState,
+    already_seen: bool,
 ) -> worker::Result<DeliveryOutcome> {
-    let already_seen = store::count_duplicate(sql, &facts.webhook_id, now)?;
-    let mut ledger = ledger_state(sql, batch_id)?;
+    if already_seen {
+        store::count_duplicate(sql, &facts.webhook_id, now)?;
+    }
     let current = ledger.status.clone();
     let decision = ledger.handle_delivery(delivery, already_seen);
     let event = delivery.event.as_ref().ok();
-    store::set_meta(sql, "ledger", &ledger)?;
+    store::set_meta(sql, "ledger", ledger)?;
     let outcome = decision.outcome();
     let reason = match &decision {
         Decision::Duplicate => {
@@ -263,14 +318,15 @@ fn save(
             },
         )?;
     }
-    let summary = serde_json::json!({
-        "id": batch_id,
-        "status": status.as_str(),
-        "created_at": object.created_at,
-        "updated_at": now,
-        "object": object.to_value(),
-    });
-    store::push_outbox(sql, &summary.to_string(), now)
+    // The index's summary embeds the object serialised just above rather than serialising it
+    // a second time (it is most of a delivery's JSON work).
+    let summary = format!(
+        r#"{{"id":{},"status":{},"created_at":{},"updated_at":{now},"object":{json}}}"#,
+        serde_json::to_string(batch_id)?,
+        serde_json::to_string(status.as_str())?,
+        serde_json::to_string(&object.created_at)?,
+    );
+    store::push_outbox(sql, &summary, now)
 }
 
 /// The ledger's polling state, kept in `meta` under `poll`.
@@ -462,7 +518,18 @@ pub fn ensure_polling(
     schedule: &Schedule,
     seed: u64,
 ) -> worker::Result<Option<i64>> {
-    let mut state = poll_state(sql)?;
+    ensure_polling_from(sql, poll_state(sql)?, poll_now, now, schedule, seed)
+}
+
+/// [`ensure_polling`] from a polling state the caller already read.
+pub fn ensure_polling_from(
+    sql: &SqlStorage,
+    mut state: PollState,
+    poll_now: bool,
+    now: i64,
+    schedule: &Schedule,
+    seed: u64,
+) -> worker::Result<Option<i64>> {
     if !poll_now && state.next_at.is_some() {
         return Ok(state.next_at);
     }

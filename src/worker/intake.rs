@@ -9,20 +9,25 @@ use crate::signature::SignatureError;
 use crate::worker::errors::ApiError;
 use crate::worker::{config, ledger_object, stubs, verify};
 use wasm_bindgen_futures::JsFuture;
-use worker::{Env, Request, Response};
+use worker::{Env, Response};
 
 /// Receives one webhook delivery for `source`.
-pub async fn receive(req: Request, env: &Env, source: &str) -> Result<Response, ApiError> {
+pub async fn receive(
+    req: &web_sys::Request,
+    env: &Env,
+    source: &str,
+) -> Result<Response, ApiError> {
     let settings = config::intake(env);
     let max = settings.max_body;
-    if let Some(len) = req.headers().get("content-length")? {
+    let request_headers = worker::Headers(req.headers());
+    if let Some(len) = request_headers.get("content-length")? {
         if len.trim().parse::<usize>().is_ok_and(|n| n > max) {
             return Err(ApiError::PayloadTooLarge { max });
         }
     }
     // The body stays a JS buffer for the hop to the ledger; wasm works on one copy of it.
     let raw = js_sys::Uint8Array::new(
-        &JsFuture::from(req.inner().array_buffer().map_err(worker::Error::from)?)
+        &JsFuture::from(req.array_buffer().map_err(worker::Error::from)?)
             .await
             .map_err(worker::Error::from)?,
     );
@@ -42,8 +47,8 @@ pub async fn receive(req: Request, env: &Env, source: &str) -> Result<Response, 
     let keyring = verify::keyring(scheme, secrets).map_err(|e| {
         ApiError::Misconfigured(format!("WEBHOOK_SECRETS is unusable: {}", e.message()))
     })?;
-    let headers: Vec<(String, String)> = req.headers().entries().collect();
-    let fault = test_fault(&req, settings.test_routes);
+    let headers: Vec<(String, String)> = request_headers.entries().collect();
+    let fault = test_fault(&request_headers, settings.test_routes);
     let (checked, hashed_by) = keyring
         .check(&headers, &body, received_at.div_euclid(1000))
         .await;
@@ -114,11 +119,11 @@ pub async fn receive(req: Request, env: &Env, source: &str) -> Result<Response, 
 }
 
 /// The fault a test asks the ledger to inject (only with test routes enabled).
-fn test_fault(req: &Request, test_routes: bool) -> Option<String> {
+fn test_fault(headers: &worker::Headers, test_routes: bool) -> Option<String> {
     if !test_routes {
         return None;
     }
-    req.headers().get("x-batchhook-test-fault").ok().flatten()
+    headers.get("x-batchhook-test-fault").ok().flatten()
 }
 
 impl ApiError {

@@ -250,9 +250,21 @@ impl BatchLedger {
         let size = body.len();
         let webhook_id = facts.webhook_id.clone();
         let (outcome, due) = txn::transaction(&self.state, move |sql| {
-            let (mut ledger, poll) = apply::delivery_states(sql, &batch_id)?;
-            let outcome =
-                apply::delivery(sql, &batch_id, &facts, &delivery, size, now, &mut ledger)?;
+            let apply::DeliveryStates {
+                mut ledger,
+                poll,
+                already_seen,
+            } = apply::delivery_states(sql, &batch_id, &facts.webhook_id)?;
+            let outcome = apply::delivery(
+                sql,
+                &batch_id,
+                &facts,
+                &delivery,
+                size,
+                now,
+                &mut ledger,
+                already_seen,
+            )?;
             if fault.as_deref() == Some("after-insert") {
                 return Err(worker::Error::RustError(
                     "injected fault after the delivery insert".into(),

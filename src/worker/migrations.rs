@@ -54,6 +54,10 @@ pub const LEDGER: &[&str] = &[
        detail TEXT,
        next_in_ms INTEGER
      );",
+    // v2: the outbox keeps only the newest summary (the index keeps the newest per batch), in
+    // SQLite itself, so queueing one is a single statement per delivery.
+    "CREATE TRIGGER outbox_keeps_latest AFTER INSERT ON outbox
+     BEGIN DELETE FROM outbox WHERE seq < NEW.seq; END;",
 ];
 
 /// The index's migrations; index = version - 1.

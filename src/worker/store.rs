@@ -228,10 +228,10 @@ pub fn events(sql: &SqlStorage) -> worker::Result<Vec<EventRow>> {
 /// Queues a status summary for the index.
 ///
 /// Only the latest summary matters to the index (it keeps the newest per batch), so a queued
-/// one not yet sent is replaced rather than joined: the outbox holds at most one row between
-/// flushes, however many progress deliveries arrive.
+/// one not yet sent is replaced rather than joined: the `outbox_keeps_latest` trigger
+/// (migration v2) deletes older rows, so the outbox holds at most one row between flushes,
+/// however many progress deliveries arrive.
 pub fn push_outbox(sql: &SqlStorage, summary: &str, now: i64) -> worker::Result<()> {
-    write(sql, "DELETE FROM outbox", vec![])?;
     write(
         sql,
         "INSERT INTO outbox (summary, created_at) VALUES (?, ?)",
