@@ -1,7 +1,7 @@
 //! `BatchClientCore`: the wasm half of the npm `BatchClient`.
 //!
 //! Each method builds its request with the core ([`crate::gateway`]), sends it through
-//! [`FetchTransport`] and parses the answer with the core, then hands JSON to JavaScript. The
+//! `FetchTransport` and parses the answer with the core, then hands JSON to JavaScript. The
 //! handwritten `client.js` adds what is idiomatic there and awkward here: async iterators over
 //! pages, timers and `AbortSignal`, the WebSocket watcher and the `BatchhookError` class.
 //!

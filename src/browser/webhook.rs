@@ -184,7 +184,7 @@ impl WebhookCore {
         self.error.0
     }
 
-    /// Detail `index` (0–3) of the last error; see [`describe`] for what each holds.
+    /// Detail `index` (0–3) of the last error; see `describe` for what each holds.
     pub fn error_detail(&self, index: u32) -> u64 {
         self.error.1.get(index as usize).copied().unwrap_or(0)
     }

@@ -87,7 +87,7 @@ impl Secret {
     }
 
     /// The key bytes, for handing to a native HMAC implementation (WebCrypto `importKey`,
-    /// `node:crypto`) in the two-step [`Verifier::prepare`] flow. Never log or return them.
+    /// `node:crypto`) in the two-step [`Verifier::prepare`](super::Verifier::prepare) flow. Never log or return them.
     pub fn key_bytes(&self) -> &[u8] {
         &self.key
     }
