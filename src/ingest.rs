@@ -1,4 +1,5 @@
-//! Resumable, bounded-chunk ingestion of a finished batch's output and error files.
+//! Resumable, bounded-chunk ingestion of a finished batch's output and error files, then of
+//! its input file to find the requests that have no result.
 //!
 //! A [`Cursor`] says which file and byte offset to read next, carries the unfinished tail of
 //! the last line, and keeps running totals. The adapter loop is:
@@ -14,6 +15,13 @@
 //!
 //! Memory is bounded by the chunk size plus [`MAX_LINE_BYTES`] for a line that is still open;
 //! a longer line is counted as malformed and skipped, never buffered whole.
+//!
+//! # Joining by `custom_id`
+//! The rows are joined to the input like [`Results`] does, but incrementally, because the rows
+//! live in storage rather than in memory: the adapter stores each result row keyed by its
+//! `custom_id` (the first one is kept, a later one for the same `custom_id` is a duplicate),
+//! then reads the input file ([`FileKind::Input`], last) and marks each input row as matched
+//! or missing. [`Join`] keeps the totals of those decisions.
 
 use serde::{Deserialize, Serialize};
 
@@ -32,6 +40,9 @@ pub enum FileKind {
     Output,
     /// The error file (`error_file_id`): requests that failed.
     Errors,
+    /// The input file (`input_file_id`), read last: its rows carry only their `custom_id`
+    /// and line (outcome [`Outcome::Missing`] until the adapter finds their result).
+    Input,
 }
 
 impl FileKind {
@@ -40,6 +51,7 @@ impl FileKind {
         match self {
             FileKind::Output => "output",
             FileKind::Errors => "errors",
+            FileKind::Input => "input",
         }
     }
 }
@@ -55,7 +67,7 @@ pub struct Totals {
     pub failed: u64,
     /// Lines that were not result rows.
     pub malformed: u64,
-    /// Bytes read from both files.
+    /// Bytes read from every file (result files, then the input).
     pub bytes: u64,
     /// Summed token usage.
     pub usage: Usage,
@@ -170,9 +182,25 @@ pub struct Cursor {
 impl Cursor {
     /// A cursor at the start of the output file, then the error file (either may be absent).
     pub fn new(output_file_id: Option<&str>, error_file_id: Option<&str>) -> Cursor {
+        Cursor::with_input(output_file_id, error_file_id, None)
+    }
+
+    /// Like [`Cursor::new`], then the input file, whose rows come out as
+    /// [`FileKind::Input`] rows for the join. Without any result file there is nothing to join
+    /// and the input is not read.
+    pub fn with_input(
+        output_file_id: Option<&str>,
+        error_file_id: Option<&str>,
+        input_file_id: Option<&str>,
+    ) -> Cursor {
+        let has_results = [output_file_id, error_file_id]
+            .iter()
+            .any(|id| id.is_some_and(|id| !id.is_empty()));
+        let input_file_id = input_file_id.filter(|_| has_results);
         let files = [
             (FileKind::Output, output_file_id),
             (FileKind::Errors, error_file_id),
+            (FileKind::Input, input_file_id),
         ]
         .into_iter()
         .filter_map(|(kind, id)| {
@@ -194,6 +222,11 @@ impl Cursor {
     /// Whether both files were read to the end.
     pub fn is_done(&self) -> bool {
         self.file >= self.files.len()
+    }
+
+    /// Whether this cursor reads the input file (for the join's missing rows).
+    pub fn reads_input(&self) -> bool {
+        self.files.iter().any(|(kind, _)| *kind == FileKind::Input)
     }
 
     /// The totals so far.
@@ -289,7 +322,9 @@ impl Cursor {
             Parsed::Blank => {}
             Parsed::Malformed(error) => self.malformed(kind, number, error, chunk),
             Parsed::Row(result) => {
-                self.count(&result);
+                if kind != FileKind::Input {
+                    self.count(&result);
+                }
                 chunk.rows.push(IngestedRow {
                     kind,
                     line: number,
@@ -330,12 +365,14 @@ enum Parsed {
     Row(Box<RowResult>),
 }
 
-/// Parses one complete line with the jsonl module's result-row rules.
+/// Parses one complete line with the jsonl module's result-row rules (an input line: only
+/// its `custom_id`).
 fn parse_line(kind: FileKind, line: &[u8], price: Option<Price>) -> Parsed {
     let mut results = Results::new(price);
     match kind {
         FileKind::Output => results.feed_output(line),
         FileKind::Errors => results.feed_errors(line),
+        FileKind::Input => return parse_input_line(line),
     }
     let mut summary = results.finish();
     if let Some(error) = summary.malformed.pop() {
@@ -344,6 +381,94 @@ fn parse_line(kind: FileKind, line: &[u8], price: Option<Price>) -> Parsed {
     match summary.rows.pop() {
         Some(row) => Parsed::Row(Box::new(row)),
         None => Parsed::Blank,
+    }
+}
+
+fn parse_input_line(line: &[u8]) -> Parsed {
+    #[derive(Deserialize)]
+    struct InputRow {
+        custom_id: String,
+    }
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Parsed::Blank;
+    }
+    match serde_json::from_slice::<InputRow>(line) {
+        Ok(row) => Parsed::Row(Box::new(RowResult {
+            custom_id: row.custom_id,
+            input_row: None,
+            outcome: Outcome::Missing,
+            status_code: None,
+            request_id: None,
+            result_id: None,
+            usage: None,
+            cost_nanos: None,
+        })),
+        Err(e) => Parsed::Malformed(format!("input file line has no custom_id: {e}")),
+    }
+}
+
+/// Totals of the join by `custom_id`, kept by an adapter that stores one row per `custom_id`
+/// (see the module docs). Unlike [`Totals`], which counts every result line read, these count
+/// each request once, like [`crate::jsonl::ResultSummary`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Join {
+    /// Requests with a stored result (the first result of each `custom_id`).
+    pub results: u64,
+    /// Of those, succeeded.
+    pub succeeded: u64,
+    /// Of those, failed.
+    pub failed: u64,
+    /// Further results for a `custom_id` that already had one (not stored).
+    pub duplicates: u64,
+    /// Input rows read so far.
+    pub input_rows: u64,
+    /// Input rows whose `custom_id` had a result.
+    pub matched: u64,
+    /// Input rows with no result in either file (stored as `missing` rows).
+    pub missing: u64,
+    /// Token usage over stored results.
+    pub usage: Usage,
+    /// Cost in nano-dollars over stored results that had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_nanos: Option<u64>,
+}
+
+impl Join {
+    /// Records a result row; `stored` says whether its `custom_id` was new.
+    pub fn result(&mut self, row: &RowResult, stored: bool) {
+        if !stored {
+            self.duplicates += 1;
+            return;
+        }
+        self.results += 1;
+        match row.outcome {
+            Outcome::Succeeded => self.succeeded += 1,
+            _ => self.failed += 1,
+        }
+        if let Some(usage) = &row.usage {
+            self.usage.prompt_tokens += usage.prompt_tokens;
+            self.usage.completion_tokens += usage.completion_tokens;
+            self.usage.total_tokens += usage.total_tokens;
+        }
+        if let Some(cost) = row.cost_nanos {
+            *self.cost_nanos.get_or_insert(0) += cost;
+        }
+    }
+
+    /// Records an input row; `had_result` says whether a result was stored for it.
+    pub fn input(&mut self, had_result: bool) {
+        self.input_rows += 1;
+        if had_result {
+            self.matched += 1;
+        } else {
+            self.missing += 1;
+        }
+    }
+
+    /// Stored results whose `custom_id` is not in the input, once `input_read`; `None` while
+    /// the input is not (fully) read.
+    pub fn unexpected(&self, input_read: bool) -> Option<u64> {
+        input_read.then(|| self.results.saturating_sub(self.matched))
     }
 }
 
@@ -387,6 +512,7 @@ mod tests {
             let file = match req.kind {
                 FileKind::Output => files[0].0,
                 FileKind::Errors => files[0].1,
+                FileKind::Input => unreachable!("Cursor::new reads no input"),
             };
             let start = (req.offset as usize).min(file.len());
             let end = (start + req.len as usize).min(file.len());
@@ -479,6 +605,95 @@ mod tests {
         let cursor = Cursor::new(None, Some(""));
         assert!(cursor.is_done());
         assert_eq!(cursor.next_request(10), None);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn reads_the_input_last_as_custom_ids_without_counting_them_as_results() {
+        let output = ok_line("a", 1);
+        let input = "{\"custom_id\":\"a\",\"body\":{}}\n\n{\"custom_id\":\"b\"}\n";
+        let mut cursor = Cursor::with_input(Some("out"), None, Some("in"));
+        let mut rows = Vec::new();
+        while let Some(req) = cursor.next_request(8) {
+            let file = match req.kind {
+                FileKind::Output => output.as_bytes(),
+                FileKind::Input => input.as_bytes(),
+                FileKind::Errors => unreachable!("no error file"),
+            };
+            let start = (req.offset as usize).min(file.len());
+            let end = (start + req.len as usize).min(file.len());
+            let eof = is_end_of_file(&req, (end - start) as u64, Some(file.len() as u64));
+            rows.extend(
+                cursor
+                    .consume(&req, &file[start..end], eof, None)
+                    .unwrap()
+                    .rows,
+            );
+        }
+        let keys: Vec<(FileKind, u64, &str, bool)> = rows
+            .iter()
+            .map(|r| {
+                let missing = r.result.outcome == Outcome::Missing;
+                (r.kind, r.line, r.result.custom_id.as_str(), missing)
+            })
+            .collect();
+        assert_eq!(
+            keys,
+            vec![
+                (FileKind::Output, 1, "a", false),
+                (FileKind::Input, 1, "a", true),
+                (FileKind::Input, 3, "b", true)
+            ]
+        );
+        assert_eq!(cursor.totals().rows, 1, "input rows are not results");
+        assert!(cursor.reads_input());
+        assert!(!Cursor::new(Some("out"), None).reads_input());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn does_not_read_the_input_when_there_is_no_result_file() {
+        assert!(Cursor::with_input(None, None, Some("in")).is_done());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn joins_by_custom_id_counting_duplicates_missing_and_unexpected() {
+        let row = |outcome: Outcome, tokens: u64| RowResult {
+            custom_id: "x".into(),
+            input_row: None,
+            outcome,
+            status_code: None,
+            request_id: None,
+            result_id: None,
+            usage: Some(Usage {
+                prompt_tokens: tokens,
+                completion_tokens: 0,
+                total_tokens: tokens,
+            }),
+            cost_nanos: Some(5),
+        };
+        let mut join = Join::default();
+        join.result(&row(Outcome::Succeeded, 10), true);
+        join.result(&row(Outcome::Succeeded, 99), false);
+        let failed = Outcome::Failed {
+            code: None,
+            message: "no".into(),
+        };
+        join.result(&row(failed, 1), true);
+        join.result(&row(Outcome::Succeeded, 2), true);
+        assert_eq!(join.unexpected(false), None);
+        join.input(true);
+        join.input(true);
+        join.input(false);
+        assert_eq!(
+            (join.results, join.succeeded, join.failed, join.duplicates),
+            (3, 2, 1, 1)
+        );
+        assert_eq!((join.matched, join.missing, join.input_rows), (2, 1, 3));
+        assert_eq!(join.unexpected(true), Some(1));
+        assert_eq!(
+            join.usage.total_tokens, 13,
+            "the duplicate's usage is not summed"
+        );
+        assert_eq!(join.cost_nanos, Some(15));
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -47,6 +47,7 @@ fn ingest(output: &[u8], errors: &[u8], sizes: &[u64], crash: &[bool]) -> (Vec<K
         let file = match req.kind {
             FileKind::Output => output,
             FileKind::Errors => errors,
+            FileKind::Input => unreachable!("Cursor::new reads no input"),
         };
         let start = (req.offset as usize).min(file.len());
         let end = (start + req.len as usize).min(file.len());

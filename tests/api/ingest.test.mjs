@@ -87,7 +87,13 @@ test("50,000 result rows are ingested in bounded chunks, across a pause and a re
     assert.equal(totals.succeeded, ROWS - failRows.length);
     assert.equal(totals.malformed, 0);
     assert.equal(done.batchhook.results_stored, ROWS);
-    figures.output_and_error_bytes = totals.bytes;
+    const join = done.batchhook.ingestion.join;
+    assert.deepEqual(
+      [join.results, join.input_rows, join.matched, join.missing, join.duplicates, join.unexpected],
+      [ROWS, ROWS, ROWS, 0, 0, 0],
+      "the input was read in chunks too and every row joined by custom_id",
+    );
+    figures.result_and_input_bytes = totals.bytes;
     figures.chunks = Math.ceil(totals.bytes / 262144);
     figures.wasm_memory_mib = +(done.batchhook.ingestion.wasm_memory_bytes / 1048576).toFixed(1);
   } finally {

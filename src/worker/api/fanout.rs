@@ -55,7 +55,7 @@ pub fn pending(sql: &SqlStorage) -> worker::Result<i64> {
     }
     Ok(store::first::<Row>(
         sql,
-        "SELECT COUNT(*) AS n FROM api_results WHERE n > ?",
+        "SELECT COUNT(*) AS n FROM api_rows WHERE n > ?",
         vec![cursor(sql)?.into()],
     )?
     .map(|r| r.n)
@@ -124,7 +124,7 @@ pub async fn step(state: &State, env: &Env, batch_id: &str) -> worker::Result<Op
         let after = cursor(&sql)?;
         let rows: Vec<ResultRow> = store::rows(
             &sql,
-            "SELECT * FROM api_results WHERE n > ? ORDER BY n LIMIT ?",
+            "SELECT * FROM api_rows WHERE n > ? ORDER BY n LIMIT ?",
             vec![after.into(), size.into()],
         )?;
         let mut messages: Vec<SendMessage<wasm_bindgen::JsValue>> = Vec::new();

@@ -14,7 +14,8 @@
 //!   entry.
 //!
 //! Storage: the ledger's `meta` table (keys `api.owner`, `api.control`, `api.cursor`,
-//! `api.ws_seq`) and an `api_results` table created on first use. Result ingestion reads one
+//! `api.ws_seq`, `api.ws_progress`, `api.join`, `api.fanout`) and an `api_rows` table (one row per
+//! `custom_id`) created on first use. Result ingestion reads one
 //! chunk per alarm run ([`results_step`]) and stores its rows together with the advanced cursor
 //! in one transaction, so a restart resumes exactly where the last commit left off.
 
@@ -24,7 +25,7 @@ use crate::batch::{Batch, LifecycleStatus};
 use crate::control::{CancelDecision, Control};
 use crate::gateway::{self, Transport};
 use crate::ingest::{
-    content_range_total, is_end_of_file, Cursor, IngestedRow, DEFAULT_CHUNK_BYTES,
+    content_range_total, is_end_of_file, Cursor, FileKind, IngestedRow, Join, DEFAULT_CHUNK_BYTES,
 };
 use crate::jsonl::Outcome;
 use crate::reconcile::{CancelRequest, CancelRequester, Schedule};
@@ -32,17 +33,23 @@ use crate::worker::apply::{self, PollResult};
 use crate::worker::store::{self, EventRow};
 use crate::worker::transport::FetchTransport;
 use crate::worker::{config, txn};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::{Env, Method, Request, Response, SqlStorage, State, WebSocketPair};
 
 type Answer = Result<Response, V1Error>;
 
-const RESULTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS api_results (
+/// One row per request, keyed by `custom_id`: its first result (from the output or error
+/// file, `kind`/`line` say where), or, once the input was read, a `missing` row (`kind`
+/// `input`, `line` its input row). `input_row` joins a result to its input row. (Replaces the
+/// earlier `api_results` table keyed by file and line.)
+const RESULTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS api_rows (
     n INTEGER PRIMARY KEY AUTOINCREMENT,
+    custom_id TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
     line INTEGER NOT NULL,
-    custom_id TEXT NOT NULL,
+    input_row INTEGER,
     outcome TEXT NOT NULL,
     status_code INTEGER,
     error_code TEXT,
@@ -365,6 +372,7 @@ async fn full_state(
             "state": if c.is_done() { "done" } else if control.paused { "paused" } else { "running" },
             "position": c.position(),
             "totals": c.totals(),
+            "join": join_view(sql, c)?,
             "wasm_memory_bytes": wasm_memory_bytes(),
         }),
     };
@@ -390,10 +398,19 @@ fn count_results(sql: &SqlStorage) -> worker::Result<i64> {
         n: i64,
     }
     Ok(
-        store::first::<Row>(sql, "SELECT COUNT(*) AS n FROM api_results", vec![])?
+        store::first::<Row>(sql, "SELECT COUNT(*) AS n FROM api_rows", vec![])?
             .map(|r| r.n)
             .unwrap_or(0),
     )
+}
+
+/// The join by `custom_id` so far: results stored, duplicates, missing (once the input was
+/// read) and results not in the input.
+fn join_view(sql: &SqlStorage, cursor: &Cursor) -> worker::Result<Value> {
+    let join: Join = store::meta(sql, "api.join")?.unwrap_or_default();
+    let mut v = serde_json::to_value(&join)?;
+    v["unexpected"] = json!(join.unexpected(cursor.is_done() && cursor.reads_input()));
+    Ok(v)
 }
 
 /// Whether result ingestion still has work for this batch.
@@ -415,6 +432,7 @@ pub(super) struct ResultRow {
     kind: String,
     line: i64,
     custom_id: String,
+    input_row: Option<i64>,
     outcome: String,
     status_code: Option<i64>,
     error_code: Option<String>,
@@ -443,8 +461,9 @@ impl ResultRow {
     }
 }
 
-/// `GET /v1/batches/{id}/results?limit=1..=1000&after=<id>`: rows in file order (output file,
-/// then error file); ids are `<file>:<line>`.
+/// `GET /v1/batches/{id}/results?limit=1..=1000&after=<id>`: one row per `custom_id` in the
+/// order stored (output file, then error file, then `missing` rows in input order); ids are
+/// `<file>:<line>` (`input:<row>` for a missing row); `join` has the per-`custom_id` totals.
 fn results(sql: &SqlStorage, req: &Request) -> Answer {
     let url = req.url()?;
     let mut limit = 100i64;
@@ -471,7 +490,7 @@ fn results(sql: &SqlStorage, req: &Request) -> Answer {
                 }
                 let found = store::first::<N>(
                     sql,
-                    "SELECT n FROM api_results WHERE kind = ? AND line = ?",
+                    "SELECT n FROM api_rows WHERE kind = ? AND line = ?",
                     vec![kind.into(), line.parse::<i64>().unwrap_or(-1).into()],
                 )?;
                 after_n = found
@@ -488,7 +507,7 @@ fn results(sql: &SqlStorage, req: &Request) -> Answer {
     }
     let rows: Vec<ResultRow> = store::rows(
         sql,
-        "SELECT * FROM api_results WHERE n > ? ORDER BY n LIMIT ?",
+        "SELECT * FROM api_rows WHERE n > ? ORDER BY n LIMIT ?",
         vec![after_n.into(), (limit + 1).into()],
     )?;
     let has_more = rows.len() as i64 > limit;
@@ -507,6 +526,10 @@ fn results(sql: &SqlStorage, req: &Request) -> Answer {
         "data": data,
         "ingestion_done": cursor.as_ref().is_some_and(Cursor::is_done),
         "totals": cursor.as_ref().map(|c| c.totals().clone()),
+        "join": match &cursor {
+            Some(c) => join_view(sql, c)?,
+            None => Value::Null,
+        },
     }))?)
 }
 
@@ -650,9 +673,10 @@ async fn ingest_step(state: &State, env: &Env) -> worker::Result<Option<i64>> {
     }
     let mut cursor: Cursor = match store::meta(&sql, "api.cursor")? {
         Some(c) => c,
-        None => Cursor::new(
+        None => Cursor::with_input(
             batch.output_file_id.as_deref(),
             batch.error_file_id.as_deref(),
+            batch.input_file_id.as_deref(),
         ),
     };
     let chunk_bytes = config::number(env, "INGEST_CHUNK_BYTES", DEFAULT_CHUNK_BYTES);
@@ -702,18 +726,26 @@ async fn ingest_step(state: &State, env: &Env) -> worker::Result<Option<i64>> {
     let done = cursor.is_done();
     let rows = chunk.rows;
     let status_name = status.map(|s| s.as_str().to_owned()).unwrap_or_default();
-    let rows_total = cursor.totals().rows;
     let committed = txn::transaction(state, move |sql| {
         // A pause that landed while this chunk was being fetched wins: the chunk is dropped
         // and the unchanged cursor fetches it again on resume.
         if !control(sql)?.may_ingest() {
             return Ok(false);
         }
+        let mut join: Join = store::meta(sql, "api.join")?.unwrap_or_default();
         for row in &rows {
-            insert_row(sql, row)?;
+            match row.kind {
+                FileKind::Input => join.input(match_input(sql, row)?),
+                _ => join.result(&row.result, insert_row(sql, row)?),
+            }
         }
+        store::set_meta(sql, "api.join", &join)?;
         store::set_meta(sql, "api.cursor", &cursor)?;
         if done {
+            let summary = format!(
+                "results_ingested:{} missing:{} duplicates:{}",
+                join.results, join.missing, join.duplicates
+            );
             store::push_event(
                 sql,
                 &EventRow {
@@ -721,7 +753,7 @@ async fn ingest_step(state: &State, env: &Env) -> worker::Result<Option<i64>> {
                     to_status: status_name,
                     source: "api".into(),
                     at: now,
-                    reference: Some(format!("results_ingested:{rows_total}")),
+                    reference: Some(summary),
                 },
             )?;
         }
@@ -731,7 +763,8 @@ async fn ingest_step(state: &State, env: &Env) -> worker::Result<Option<i64>> {
     Ok((committed && !done).then_some(now + interval))
 }
 
-fn insert_row(sql: &SqlStorage, row: &IngestedRow) -> worker::Result<()> {
+/// Stores a result row unless its `custom_id` already has one; returns whether it was stored.
+fn insert_row(sql: &SqlStorage, row: &IngestedRow) -> worker::Result<bool> {
     let r = &row.result;
     let (outcome, code, message) = match &r.outcome {
         Outcome::Succeeded => ("succeeded", None, None),
@@ -739,11 +772,14 @@ fn insert_row(sql: &SqlStorage, row: &IngestedRow) -> worker::Result<()> {
         Outcome::Missing => ("missing", None, None),
     };
     let usage = r.usage.as_ref();
-    store::write(
+    // `RETURNING` says whether the row went in (`rowsWritten` is not reliable for a skipped
+    // upsert).
+    let stored = store::first::<IgnoredAny>(
         sql,
-        "INSERT OR IGNORE INTO api_results (kind, line, custom_id, outcome, status_code, error_code,
+        "INSERT INTO api_rows (kind, line, custom_id, outcome, status_code, error_code,
            error_message, request_id, prompt_tokens, completion_tokens, total_tokens, cost_nanos)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (custom_id) DO NOTHING RETURNING n",
         vec![
             row.kind.as_str().into(),
             (row.line as i64).into(),
@@ -759,7 +795,31 @@ fn insert_row(sql: &SqlStorage, row: &IngestedRow) -> worker::Result<()> {
             r.cost_nanos.map(|c| c as i64).into(),
         ],
     )?;
-    Ok(())
+    Ok(stored.is_some())
+}
+
+/// Joins an input row to its stored result (sets `input_row`), or stores it as `missing`.
+/// Returns whether it had a result. (Input `custom_id`s are unique: uploads with repeated ones
+/// are refused by validation and by the gateway.)
+fn match_input(sql: &SqlStorage, row: &IngestedRow) -> worker::Result<bool> {
+    let line = row.line as i64;
+    let id = row.result.custom_id.as_str();
+    let matched = store::first::<IgnoredAny>(
+        sql,
+        "UPDATE api_rows SET input_row = ? WHERE custom_id = ? AND kind != 'input' AND input_row IS NULL
+         RETURNING n",
+        vec![line.into(), id.into()],
+    )?;
+    if matched.is_some() {
+        return Ok(true);
+    }
+    store::write(
+        sql,
+        "INSERT INTO api_rows (kind, line, custom_id, input_row, outcome) VALUES ('input', ?, ?, ?, 'missing')
+         ON CONFLICT (custom_id) DO NOTHING",
+        vec![line.into(), id.into(), line.into()],
+    )?;
+    Ok(false)
 }
 
 /// The wasm linear memory size in bytes (its high-water mark: it never shrinks).
