@@ -195,12 +195,13 @@ function headerLines(headers, names) {
     for (const name of names) out = headerLine(out, name, headers.get(name));
     return out;
   }
-  const seen = new Set();
+  let seen = 0; // bit i: names[i] already taken (first wins); no Set allocated per call
   for (const key in headers) {
     if (!Object.hasOwn(headers, key)) continue;
     const name = key.toLowerCase();
-    if (names.includes(name) && !seen.has(name)) {
-      seen.add(name);
+    const i = names.indexOf(name);
+    if (i >= 0 && (seen & (1 << i)) === 0) {
+      seen |= 1 << i;
       out = headerLine(out, name, headers[key]);
     }
   }
@@ -252,10 +253,14 @@ class SchemeWebhook {
     if (this.#nodeKeys !== null && (text ? body.length : body.byteLength) >= NATIVE_MIN_BYTES) {
       const prefix = this.#core.prepare(lines, secs);
       if (prefix === undefined) throw this.#fail(this.#core.error_number());
-      const macs = new Uint8Array(32 * this.#nodeKeys.length);
-      this.#nodeKeys.forEach((key, i) => {
-        macs.set(nodeCrypto.createHmac("sha256", key).update(prefix).update(body).digest(), 32 * i);
-      });
+      const keys = this.#nodeKeys;
+      const mac = (key) => nodeCrypto.createHmac("sha256", key).update(prefix).update(body).digest();
+      let macs;
+      if (keys.length === 1) macs = mac(keys[0]);
+      else {
+        macs = new Uint8Array(32 * keys.length);
+        keys.forEach((key, i) => macs.set(mac(key), 32 * i));
+      }
       failed = this.#core.finish(macs);
     } else {
       failed = text ? this.#core.verify_str(lines, body, secs) : this.#core.verify_bytes(lines, body, secs);
