@@ -442,10 +442,10 @@ class Watcher {
       this.onTransport('websocket');
       // Changes made while we were disconnected arrive as one fresh read.
       if (attempt > 0) this.refresh();
-      this.refreshWhileOpen(socket);
     });
     // A message that is the batch itself (the gateway's socket) is shown as is; any other
-    // message (the worker's change events) triggers a fresh read.
+    // message (the worker's timeline events and its progress messages, sent whenever request
+    // counts or result ingestion move) triggers a fresh read.
     socket.addEventListener('message', (event) => {
       const batch = parseBatch(event.data, this.id);
       if (batch) {
@@ -469,24 +469,6 @@ class Watcher {
       if (await this.refresh()) return;
       this.openSocket(opened ? 1 : attempt + 1, nextFailures);
     });
-  }
-
-  // The worker's socket announces lifecycle changes; request counts move between them. While
-  // the socket is open, the batch is also re-read on the core's backoff (reset by each change)
-  // so counts and the progress bar keep moving.
-  async refreshWhileOpen(socket) {
-    let attempt = 0;
-    while (!this.stopped && this.socket === socket) {
-      try {
-        await sleep(this.client.pollDelayMs(attempt, this.seed, undefined), this.abort.signal);
-      } catch {
-        return;
-      }
-      if (this.stopped || this.socket !== socket) return;
-      const before = this.last;
-      if (await this.refresh()) return;
-      attempt = this.last === before ? attempt + 1 : 0;
-    }
   }
 
   async poll() {
