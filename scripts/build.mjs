@@ -193,6 +193,9 @@ async function bindAndOptimize(name, entry, cargoWasm, glueDir, { simd, force })
   await timed(`${name}: wasm-bindgen`, () =>
     run("wasm-bindgen", [cargoWasm, "--out-dir", glueDir, ...entry.bindgen]),
   );
+  // npm entries ship their glue minified; done here, once per fresh glue (minifying is not
+  // idempotent with keepNames).
+  if (entry.wrapper) await minify([join(glueDir, `${outName}.js`)]);
   await timed(`${name}: wasm-opt ${entry.optimize.join(" ")}`, () =>
     run(bin("wasm-opt"), [wasmOut, "-o", wasmOut, ...entry.optimize, "--strip-debug", "--strip-producers", ...WASM_OPT_FEATURES, ...(simd ? ["--enable-simd"] : [])]),
   );
@@ -279,10 +282,9 @@ async function buildEntry(name, { explicit, simd, force }) {
   const cargoWasm = await cargoBuild(name, entry, { simd, force });
   if (entry.wrapper) {
     const wasmOut = await bindAndOptimize(name, entry, cargoWasm, outDir, { simd, force });
-    const glue = wasmOut.replace(/_bg\.wasm$/, ".js");
-    const js = [glue, ...copyWrapper(entry.wrapper, outDir)];
+    const js = copyWrapper(entry.wrapper, outDir);
     await minify(js);
-    return [wasmOut, ...js];
+    return [wasmOut, wasmOut.replace(/_bg\.wasm$/, ".js"), ...js];
   }
   const glueDir = join(root, "target/wasm-stamps", `${name}-glue`);
   await bindAndOptimize(name, entry, cargoWasm, glueDir, { simd, force });
