@@ -1,19 +1,22 @@
 // `npm start` as a new user meets it: `node scripts/start.mjs` (after the build) prints the
 // page:/api:/token: lines, the page loads from the worker, the token opens the /v1 API, the
-// demo file runs to completed through that API, and SIGINT — to the script alone, or to its
-// whole process group as a terminal's Ctrl-C does — leaves no child process behind.
+// demo file runs to completed through that API and through the page in headless Chromium
+// (screenshots in test-artifacts/start/), and SIGINT — to the script alone, or to its whole
+// process group as a terminal's Ctrl-C does — leaves no child process behind.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, waitFor } from "../support/worker.mjs";
+import { collectPageErrors, launchChromium, missingPrerequisite } from "../page/harness.mjs";
 
 const BUILT = join(ROOT, "worker", "build", "index.js");
 const skip = existsSync(BUILT) ? false : `${BUILT} is missing: run node scripts/build.mjs first`;
 const TERMINAL = new Set(["completed", "failed", "cancelled", "expired"]);
 const started = [];
+const ARTIFACTS = join(ROOT, "test-artifacts", "start");
 
 after(() => {
   for (const { child, stateDir } of started) {
@@ -131,7 +134,7 @@ async function api(stack, path, init = {}) {
 }
 
 test(
-  "prints page, api and token, serves the page, runs the demo file to completed, and SIGINT stops every child",
+  "prints page, api and token, serves the page, runs the demo file to completed through the API and the page, and SIGINT stops every child",
   { skip, timeout: 240_000 },
   async () => {
     const stack = await startStack();
@@ -198,9 +201,36 @@ test(
     );
     assert.equal(listed.status, "completed");
 
+    if (!missingPrerequisite()) await demoInThePage(stack);
+
     await stopAndCheck(stack, stack.child.pid, pids);
   },
 );
+
+/** What the demo line says, in headless Chromium: sign in, use the demo file, submit, watch. */
+async function demoInThePage(stack) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage();
+    const errors = collectPageErrors(page);
+    await page.goto(stack.lines.page);
+    await page.getByLabel("API token").fill(stack.lines.token);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("link", { name: "New batch" }).click();
+    await page.getByRole("button", { name: "use the demo file" }).click();
+    await page.getByText("All 12 rows are valid requests").waitFor();
+    await page.getByRole("button", { name: "Submit batch" }).click();
+    await page.locator("#view-batch:not([hidden])").waitFor();
+    await page.locator("#batch-status.completed").waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator("#batch-progress").getAttribute("aria-valuenow"), "100");
+    await page.locator("#batch-totals", { hasText: /Result rows stored\s*12/ }).waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: join(ARTIFACTS, "demo-completed.png"), fullPage: true });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+}
 
 test("Ctrl-C (SIGINT to the whole process group) stops every child", { skip, timeout: 200_000 }, async () => {
   const stack = await startStack();
