@@ -6,7 +6,8 @@
 // Environment knobs (all optional):
 //   PORT                 the worker's port; default 8787 (any free port when taken), 0 = any free port
 //   BATCHHOOK_STATE_DIR  where the token, the webhook secret and the worker's data live; default .state/
-//   EMULATOR_SPEED       emulated gateway seconds per real second; default 2 (the demo batch runs about 7 s)
+//   EMULATOR_SPEED       emulated gateway seconds per real second; default 1, so the gateway's
+//                        timestamps (created_at, …) are real time; the demo batch runs about 14 s
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join, relative, resolve } from "node:path";
@@ -38,7 +39,7 @@ const services = [
       // The emulator keeps its batches in memory and derives ids from its seed: a fresh seed per
       // start keeps new ids from colliding with batches the worker persisted in earlier runs.
       const seed = randomBytes(4).readUInt32LE();
-      emulator = await startEmulator({ speed: Number(process.env.EMULATOR_SPEED ?? 2), seed });
+      emulator = await startEmulator({ speed: Number(process.env.EMULATOR_SPEED ?? 1), seed });
       return { url: emulator.url, stop: () => emulator.stop() };
     },
   },
