@@ -1,6 +1,8 @@
 //! The worker's settings, read from `env` vars and secrets (names fixed in CONVENTIONS.md).
 
+use crate::reconcile::Schedule;
 use crate::signature::Scheme;
+use crate::worker::transport::FetchTransport;
 use worker::Env;
 
 /// The default body limit: 1 MiB.
@@ -24,6 +26,23 @@ pub fn number(env: &Env, name: &str, default: u64) -> u64 {
 /// The largest accepted webhook body (`MAX_BODY_BYTES`).
 pub fn max_body_bytes(env: &Env) -> usize {
     number(env, "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES as u64) as usize
+}
+
+/// The gateway (`GATEWAY_URL`), called with the worker's key (`GATEWAY_API_KEY`).
+pub fn gateway(env: &Env) -> FetchTransport {
+    FetchTransport::new(
+        text(env, "GATEWAY_URL").unwrap_or_default(),
+        text(env, "GATEWAY_API_KEY"),
+    )
+}
+
+/// The poll schedule from `POLL_MIN_MS`/`POLL_MAX_MS` (core defaults when unset).
+pub fn poll_schedule(env: &Env) -> Schedule {
+    let default = Schedule::default();
+    Schedule::from_millis(
+        number(env, "POLL_MIN_MS", default.min.as_millis() as u64),
+        number(env, "POLL_MAX_MS", default.max.as_millis() as u64),
+    )
 }
 
 /// The signature scheme for `source` in `schemes` (`WEBHOOK_SCHEMES`: `source=scheme …`). A

@@ -20,7 +20,6 @@ use crate::ledger::Delivery;
 use crate::reconcile::Schedule;
 use crate::worker::apply::{self, PollResult};
 use crate::worker::errors::ApiError;
-use crate::worker::transport::FetchTransport;
 use crate::worker::{api, config, migrations, store, stubs, txn, view};
 use serde::{Deserialize, Serialize};
 use worker::{
@@ -67,7 +66,7 @@ impl DurableObject for BatchLedger {
         let schema = txn::transaction(&state, |sql| migrations::apply(sql, migrations::LEDGER))
             .map_err(|e| e.to_string());
         Self {
-            schedule: schedule(&env),
+            schedule: config::poll_schedule(&env),
             test_routes: config::test_routes_enabled(&env),
             state,
             env,
@@ -189,7 +188,7 @@ impl BatchLedger {
                         "this ledger has no batch yet: send x-batchhook-batch-id to start tracking one".into(),
                     ));
                 }
-                self.wake_at(due).await?;
+                api::ledger::wake_at(&self.state, due).await?;
                 Ok(
                     Response::from_json(&serde_json::json!({"poll": "scheduled"}))?
                         .with_status(202),
@@ -276,7 +275,7 @@ impl BatchLedger {
             Ok((outcome, (due != before).then_some(due).flatten()))
         })?;
         // The alarm already matches an unchanged schedule; only a new due time needs it set.
-        self.wake_at(due).await?;
+        api::ledger::wake_at(&self.state, due).await?;
         self.unchanged
             .set(matches!(outcome.outcome, "duplicate" | "stale"));
         Ok(Response::from_json(&serde_json::json!({
@@ -287,26 +286,9 @@ impl BatchLedger {
         }))?)
     }
 
-    /// Makes sure the alarm fires no later than `due` (ms); an earlier pending alarm is kept.
-    async fn wake_at(&self, due: Option<i64>) -> Result<()> {
-        let Some(due) = due else { return Ok(()) };
-        let storage = self.state.storage();
-        match storage.get_alarm().await? {
-            Some(pending) if pending <= due => Ok(()),
-            _ => {
-                storage
-                    .set_alarm((due - js_sys::Date::now() as i64).max(0))
-                    .await
-            }
-        }
-    }
-
     /// Polls the gateway once and applies the result; returns when the next poll is due.
     async fn poll(&self, batch_id: &str) -> Result<Option<i64>> {
-        let transport = FetchTransport::new(
-            config::text(&self.env, "GATEWAY_URL").unwrap_or_default(),
-            config::text(&self.env, "GATEWAY_API_KEY"),
-        );
+        let transport = config::gateway(&self.env);
         let result = match gateway::get_batch(batch_id) {
             Ok(request) => {
                 let sent = transport.send(request).await;
@@ -399,15 +381,6 @@ fn classify_poll(
             }
         }
     }
-}
-
-/// The poll schedule from `POLL_MIN_MS`/`POLL_MAX_MS` (core defaults when unset).
-fn schedule(env: &Env) -> Schedule {
-    let default = Schedule::default();
-    Schedule::from_millis(
-        config::number(env, "POLL_MIN_MS", default.min.as_millis() as u64),
-        config::number(env, "POLL_MAX_MS", default.max.as_millis() as u64),
-    )
 }
 
 /// A jitter seed for the core's schedule.

@@ -5,7 +5,6 @@ use super::{dead_letters, V1Error};
 use crate::gateway::{self, CreateBatch, Transport, WebhookRequest};
 use crate::idempotency;
 use crate::jsonl::{Limits, Validator};
-use crate::worker::transport::FetchTransport;
 use crate::worker::{config, stubs};
 use serde_json::{json, Value};
 use worker::{Env, Method, Request, Response};
@@ -131,14 +130,6 @@ pub async fn index_call(
     Ok(stubs::call(&stub, method, path, &headers, body).await?)
 }
 
-/// The gateway, with the worker's key.
-pub fn gateway(env: &Env) -> FetchTransport {
-    FetchTransport::new(
-        config::text(env, "GATEWAY_URL").unwrap_or_default(),
-        config::text(env, "GATEWAY_API_KEY"),
-    )
-}
-
 /// The API's public origin: `PUBLIC_URL` when set, else the request's own origin.
 pub fn api_base(env: &Env, req: &Request) -> Result<String, V1Error> {
     Ok(
@@ -194,7 +185,7 @@ async fn upload(mut req: Request, env: &Env) -> Answer {
         return Err(V1Error::InvalidFile(report));
     }
     let request = gateway::upload_file(&filename, &content, &random_hex(32))?;
-    let response = gateway(env)
+    let response = config::gateway(env)
         .send(request)
         .await
         .map_err(gateway::GatewayError::from)?;
@@ -214,7 +205,7 @@ fn first_row_endpoint(content: &[u8]) -> Option<String> {
 /// `GET /v1/files/{id}/content`: the gateway's bytes, unchanged.
 async fn file_content(env: &Env, id: &str) -> Answer {
     let request = gateway::file_content(id)?;
-    let response = gateway(env)
+    let response = config::gateway(env)
         .send(request)
         .await
         .map_err(gateway::GatewayError::from)?;
@@ -331,7 +322,7 @@ async fn create_upstream(
     key: Option<&str>,
 ) -> Result<crate::batch::Batch, V1Error> {
     let request = gateway::create_batch(create, key)?;
-    let response = gateway(env)
+    let response = config::gateway(env)
         .send(request)
         .await
         .map_err(gateway::GatewayError::from)?;

@@ -28,10 +28,9 @@ use crate::ingest::{
     content_range_total, is_end_of_file, Cursor, FileKind, IngestedRow, Join, DEFAULT_CHUNK_BYTES,
 };
 use crate::jsonl::Outcome;
-use crate::reconcile::{CancelRequest, CancelRequester, Schedule};
+use crate::reconcile::{CancelRequest, CancelRequester};
 use crate::worker::apply::{self, PollResult};
 use crate::worker::store::{self, EventRow};
-use crate::worker::transport::FetchTransport;
 use crate::worker::{config, txn};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
@@ -125,7 +124,7 @@ async fn handle(state: &State, env: &Env, mut req: Request) -> Answer {
         (Method::Post, "/api/resume") => {
             let next = control(&sql)?.resume(now)?;
             let id = batch_id.clone();
-            let schedule = schedule(env);
+            let schedule = config::poll_schedule(env);
             let due = txn::transaction(state, move |sql| {
                 let status = apply::stored_status(sql)?
                     .map(|s| s.as_str().to_owned())
@@ -207,7 +206,7 @@ async fn register(state: &State, env: &Env, workspace: &str, body: Value) -> Ans
         ));
     }
     let now = js_sys::Date::now() as i64;
-    let schedule = schedule(env);
+    let schedule = config::poll_schedule(env);
     let owner = workspace.to_owned();
     let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
     let due = txn::transaction(state, move |sql| {
@@ -251,10 +250,7 @@ async fn cancel(state: &State, env: &Env, sql: &SqlStorage, call: CancelCall<'_>
         }
         CancelDecision::Forward(next) => next,
     };
-    let transport = FetchTransport::new(
-        config::text(env, "GATEWAY_URL").unwrap_or_default(),
-        config::text(env, "GATEWAY_API_KEY"),
-    );
+    let transport = config::gateway(env);
     let response = transport
         .send(gateway::cancel_batch(batch_id)?)
         .await
@@ -263,7 +259,7 @@ async fn cancel(state: &State, env: &Env, sql: &SqlStorage, call: CancelCall<'_>
     let upstream = gateway::parse_batch(&response)?;
     let record = next.cancel.clone();
     let id = batch_id.to_owned();
-    let schedule = schedule(env);
+    let schedule = config::poll_schedule(env);
     let due = txn::transaction(state, move |sql| {
         if let Some(record) = &record {
             let request = CancelRequest {
@@ -287,16 +283,8 @@ async fn cancel(state: &State, env: &Env, sql: &SqlStorage, call: CancelCall<'_>
     )?)
 }
 
-fn schedule(env: &Env) -> Schedule {
-    let default = Schedule::default();
-    Schedule::from_millis(
-        config::number(env, "POLL_MIN_MS", default.min.as_millis() as u64),
-        config::number(env, "POLL_MAX_MS", default.max.as_millis() as u64),
-    )
-}
-
-/// Makes sure the alarm fires no later than `due` (absolute ms).
-async fn wake_at(state: &State, due: Option<i64>) -> worker::Result<()> {
+/// Makes sure the alarm fires no later than `due` (absolute ms); an earlier pending alarm is kept.
+pub async fn wake_at(state: &State, due: Option<i64>) -> worker::Result<()> {
     let Some(due) = due else { return Ok(()) };
     let storage = state.storage();
     match storage.get_alarm().await? {
@@ -687,10 +675,7 @@ async fn ingest_step(state: &State, env: &Env) -> worker::Result<Option<i64>> {
     let mut http = gateway::file_content(&request.file_id)
         .map_err(|e| worker::Error::RustError(e.to_string()))?;
     http.headers.push(("range".into(), request.range_header()));
-    let transport = FetchTransport::new(
-        config::text(env, "GATEWAY_URL").unwrap_or_default(),
-        config::text(env, "GATEWAY_API_KEY"),
-    );
+    let transport = config::gateway(env);
     let now = js_sys::Date::now() as i64;
     let retry = Some(now + 5_000);
     let response = match transport.send(http).await {
