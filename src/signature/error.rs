@@ -66,7 +66,7 @@ pub enum SecretProblem {
     SurroundingWhitespace,
     /// Starts with `v1,`: a signature header value was pasted instead of the secret.
     PastedSignature,
-    /// The base64 after `whsec_` is malformed.
+    /// The secret's base64 (after the `whsec_` prefix when there is one) is malformed.
     Base64(Base64Problem),
     /// The key is shorter than [`MIN_SECRET_BYTES`](super::MIN_SECRET_BYTES).
     TooShort {
@@ -169,7 +169,7 @@ fn push_secret_problem(m: &mut String, problem: &SecretProblem) {
             "it starts with \"v1,\", which is a signature header value, not the signing secret",
         ),
         SecretProblem::Base64(p) => {
-            m.push_str("the base64 after \"whsec_\" ");
+            m.push_str("the secret's base64 (after any \"whsec_\" prefix) ");
             match p {
                 Base64Problem::InvalidCharacter(at) => {
                     m.push_str("has an invalid character at offset ");
@@ -178,7 +178,7 @@ fn push_secret_problem(m: &mut String, problem: &SecretProblem) {
                 Base64Problem::UrlSafeAlphabet(at) => {
                     m.push_str("uses the URL-safe alphabet ('-' or '_') at offset ");
                     push_decimal(m, *at as u64);
-                    m.push_str("; whsec_ secrets use '+' and '/'");
+                    m.push_str("; secrets use the standard alphabet's '+' and '/'");
                 }
                 Base64Problem::BadPadding => m.push_str("has wrong '=' padding"),
                 Base64Problem::BadLength => m.push_str("has an impossible length (truncated?)"),

@@ -222,6 +222,15 @@ mod tests {
     }
 
     #[wasm_bindgen_test(unsupported = test)]
+    fn unprefixed_base64_error_does_not_claim_a_whsec_prefix() {
+        let e = Secret::from_base64("short").unwrap_err();
+        assert_eq!(e, invalid(SecretProblem::Base64(Base64Problem::BadLength)));
+        let message = e.to_string();
+        assert!(message.contains("the secret's base64 (after any \"whsec_\" prefix)"));
+        assert!(!message.contains("after \"whsec_\""), "{message}");
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
     fn rejects_pasted_signature_whitespace_and_short_keys() {
         assert_eq!(
             problem(Secret::parse(

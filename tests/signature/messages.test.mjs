@@ -70,3 +70,12 @@ test("timestamp offsets beyond 2^53 seconds are written exactly (details arrive 
     message: /is 999999999999998999 seconds in the future/,
   });
 });
+
+test("an unprefixed secret's base64 error names the secret's base64 without claiming a whsec_ prefix", () => {
+  assert.throws(() => new Webhook("short"), (e) => {
+    assert.equal(e.code, "invalid_secret");
+    assert.equal(e.message, pinned("invalid_secret", { position: 1, problem: "base64_bad_length" }).message);
+    assert.match(e.message, /the secret's base64 \(after any "whsec_" prefix\) has an impossible length/);
+    return true;
+  });
+});

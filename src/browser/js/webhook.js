@@ -113,12 +113,12 @@ const SECRET_PROBLEMS = {
   empty: () => "it is empty",
   surrounding_whitespace: () => "it has leading or trailing whitespace (a pasted newline?)",
   pasted_signature: () => 'it starts with "v1,", which is a signature header value, not the signing secret',
-  base64_invalid_character: (f) => `the base64 after "whsec_" has an invalid character at offset ${f.at}`,
+  base64_invalid_character: (f) => `the secret's base64 (after any "whsec_" prefix) has an invalid character at offset ${f.at}`,
   base64_url_safe_alphabet: (f) =>
-    `the base64 after "whsec_" uses the URL-safe alphabet ('-' or '_') at offset ${f.at}; whsec_ secrets use '+' and '/'`,
-  base64_bad_padding: () => `the base64 after "whsec_" has wrong '=' padding`,
-  base64_bad_length: () => `the base64 after "whsec_" has an impossible length (truncated?)`,
-  base64_non_canonical: () => `the base64 after "whsec_" does not end canonically (truncated or altered?)`,
+    `the secret's base64 (after any "whsec_" prefix) uses the URL-safe alphabet ('-' or '_') at offset ${f.at}; secrets use the standard alphabet's '+' and '/'`,
+  base64_bad_padding: () => `the secret's base64 (after any "whsec_" prefix) has wrong '=' padding`,
+  base64_bad_length: () => `the secret's base64 (after any "whsec_" prefix) has an impossible length (truncated?)`,
+  base64_non_canonical: () => `the secret's base64 (after any "whsec_" prefix) does not end canonically (truncated or altered?)`,
   too_short: (f) => `the key is ${f.len} bytes long; at least ${f.min} bytes are required`,
 };
 
