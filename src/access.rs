@@ -217,6 +217,12 @@ impl Tokens {
         found
     }
 
+    /// The operator workspace: the first configured one, which also sees dead letters no
+    /// batch claims.
+    pub fn operator(&self) -> Option<&Workspace> {
+        self.entries.first().map(|(_, workspace)| workspace)
+    }
+
     /// Authenticates an `Authorization` header value (`Bearer <token>`, scheme
     /// case-insensitive).
     pub fn authenticate(&self, authorization: Option<&str>) -> Result<Workspace, AuthError> {
@@ -343,6 +349,14 @@ mod tests {
 
     fn tokens() -> Tokens {
         Tokens::parse(&format!("{A}:alpha  {B}:beta\n")).unwrap()
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn names_the_first_configured_workspace_the_operator() {
+        assert_eq!(tokens().operator().map(Workspace::as_str), Some("alpha"));
+        let reversed = Tokens::parse(&format!("{B}:beta {A}:alpha")).unwrap();
+        assert_eq!(reversed.operator().map(Workspace::as_str), Some("beta"));
+        assert_eq!(Tokens::parse("").unwrap().operator(), None);
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -9,7 +9,6 @@
 use super::front::{index_call, ledger_call};
 use super::Caller;
 use super::V1Error;
-use crate::access::Workspace;
 use crate::event::Event;
 use crate::worker::ledger_object::DeliveryHeaders;
 use crate::worker::stubs;
@@ -44,8 +43,8 @@ fn route_to(body: &[u8], batch_id: &str) -> Result<Vec<u8>, V1Error> {
     serde_json::to_vec(&event).map_err(|e| V1Error::Unavailable(e.to_string()))
 }
 
-fn require_operator(env: &Env, workspace: &Workspace) -> Result<(), V1Error> {
-    if super::primary_workspace(env).as_deref() == Some(workspace.as_str()) {
+fn require_operator(workspace: &Caller) -> Result<(), V1Error> {
+    if workspace.operator {
         Ok(())
     } else {
         Err(V1Error::NotFound(
@@ -57,7 +56,7 @@ fn require_operator(env: &Env, workspace: &Workspace) -> Result<(), V1Error> {
 
 /// Lists dead letters (empty for workspaces other than the operator's).
 pub async fn list(env: &Env, workspace: &Caller) -> Answer {
-    if require_operator(env, workspace).is_err() {
+    if require_operator(workspace).is_err() {
         return Ok(Response::from_json(&json!({"object": "list", "data": []}))?);
     }
     index_call(env, Method::Get, "/dead-letters", workspace, None).await
@@ -65,7 +64,7 @@ pub async fn list(env: &Env, workspace: &Caller) -> Answer {
 
 /// Replays one dead letter.
 pub async fn replay(mut req: Request, env: &Env, workspace: &Caller, seq: &str) -> Answer {
-    require_operator(env, workspace)?;
+    require_operator(workspace)?;
     let asked: Value =
         serde_json::from_slice(&req.bytes().await.unwrap_or_default()).unwrap_or(Value::Null);
     let mut found = index_call(

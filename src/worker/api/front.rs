@@ -102,8 +102,7 @@ pub async fn ledger_call(
         (WORKSPACE_HEADER, workspace.as_str()),
         (BASE_HEADER, workspace.base.as_str()),
     ];
-    let operator = super::primary_workspace(env).as_deref() == Some(workspace.as_str());
-    if operator {
+    if workspace.operator {
         headers.push((OPERATOR_HEADER, "1"));
     }
     headers.extend_from_slice(extra);
@@ -124,7 +123,7 @@ pub async fn index_call(
         (WORKSPACE_HEADER, workspace.as_str()),
         (BASE_HEADER, workspace.base.as_str()),
     ];
-    if super::primary_workspace(env).as_deref() == Some(workspace.as_str()) {
+    if workspace.operator {
         headers.push((OPERATOR_HEADER, "1"));
     }
     Ok(stubs::call(&stub, method, path, &headers, body).await?)

@@ -64,8 +64,15 @@ pub async fn route(req: Request, env: &Env) -> worker::Result<Response> {
         .get("upgrade")?
         .is_some_and(|u| u.eq_ignore_ascii_case("websocket"));
     let answer = match authenticate(&req, env) {
-        Ok(workspace) => match front::api_base(env, &req) {
-            Ok(base) => front::dispatch(req, env, &Caller { workspace, base }).await,
+        Ok((workspace, operator)) => match front::api_base(env, &req) {
+            Ok(base) => {
+                let caller = Caller {
+                    workspace,
+                    base,
+                    operator,
+                };
+                front::dispatch(req, env, &caller).await
+            }
             Err(err) => Err(err),
         },
         Err(err) => Err(err),
@@ -106,6 +113,9 @@ pub struct Caller {
     pub workspace: Workspace,
     /// The API's public origin (`PUBLIC_URL`, else the request's origin).
     pub base: String,
+    /// Whether this is the operator workspace (the first in `API_TOKENS`), which sees dead
+    /// letters no batch claims.
+    pub operator: bool,
 }
 
 impl std::ops::Deref for Caller {
@@ -117,8 +127,8 @@ impl std::ops::Deref for Caller {
 }
 
 /// The caller's workspace from `Authorization: Bearer …`, or from the WebSocket subprotocol
-/// `bearer.<token>`.
-fn authenticate(req: &Request, env: &Env) -> Result<Workspace, V1Error> {
+/// `bearer.<token>`, and whether it is the operator workspace.
+fn authenticate(req: &Request, env: &Env) -> Result<(Workspace, bool), V1Error> {
     let tokens = Tokens::parse(&config::text(env, "API_TOKENS").unwrap_or_default())
         .map_err(|e| V1Error::Misconfigured(e.to_string()))?;
     let header = req.headers().get("authorization")?;
@@ -131,15 +141,9 @@ fn authenticate(req: &Request, env: &Env) -> Result<Workspace, V1Error> {
             .map(|token| format!("Bearer {token}"))
     };
     let header = header.or_else(from_protocol);
-    tokens
+    let workspace = tokens
         .authenticate(header.as_deref())
-        .map_err(V1Error::Auth)
-}
-
-/// The first workspace in `API_TOKENS`: the operator workspace that sees dead letters no
-/// batch claims.
-fn primary_workspace(env: &Env) -> Option<String> {
-    let raw = config::text(env, "API_TOKENS").unwrap_or_default();
-    let first = raw.split_whitespace().next()?;
-    Some(first.rsplit_once(':')?.1.to_owned())
+        .map_err(V1Error::Auth)?;
+    let operator = tokens.operator() == Some(&workspace);
+    Ok((workspace, operator))
 }
