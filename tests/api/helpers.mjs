@@ -1,6 +1,7 @@
 // Shared by the operator API tests: the emulator plus the built Worker with two workspaces,
 // and a plain HTTP client written against the /v1 wire format (not batchhook's own client).
 import WebSocket from "ws";
+import { readResponse } from "../support/http.mjs";
 import { startWorker, waitFor } from "../support/worker.mjs";
 import { jsonlRows, newSecret, startEmulator } from "../support/emulator.mjs";
 
@@ -41,14 +42,7 @@ export async function startApi({ speed = 1000, seed = 1, bindings = {}, persistD
       const res = await fetch(new URL(path, worker.url), init).catch((error) => {
         throw new Error(`${method} ${path}: ${error.message} (${error.cause?.code ?? error.cause})`);
       });
-      const text = await res.text();
-      let json;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      return { status: res.status, headers: res.headers, body: json, text };
+      return readResponse(res);
     },
     /** Uploads JSONL through the Worker. */
     upload(text, { token = OPS, filename = "input.jsonl" } = {}) {

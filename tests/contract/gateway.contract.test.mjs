@@ -11,6 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEmulator, jsonlRows } from '../support/emulator.mjs';
+import { readResponse } from '../support/http.mjs';
 
 let base;
 let key;
@@ -40,14 +41,7 @@ async function call(method, path, body, { auth = `Bearer ${key}` } = {}) {
     headers['content-type'] = 'application/json';
   }
   const res = await fetch(base + path, { method, headers, body: payload });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, body: json, text, headers: res.headers };
+  return readResponse(res);
 }
 
 function assertErrorEnvelope(res, status) {

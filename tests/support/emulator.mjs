@@ -14,6 +14,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { readResponse } from './http.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 let built;
@@ -98,14 +99,7 @@ async function call(base, key, method, p, body, headers = {}) {
     init.headers['content-type'] = 'application/json';
   }
   const res = await fetch(base + p, init);
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, body: json, text };
+  return readResponse(res);
 }
 
 /** JSONL text of `n` chat-completion rows; rows whose index is in `failRows` carry FAIL_ROW. */

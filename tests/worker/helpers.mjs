@@ -1,6 +1,7 @@
 // Shared by the worker's end-to-end tests: the built Worker in workerd (tests/support/worker.mjs)
 // wired to the gateway emulator (tests/support/emulator.mjs), and a Standard Webhooks sender.
 import { Webhook } from "standardwebhooks";
+import { readResponse } from "../support/http.mjs";
 import { startWorker, waitFor } from "../support/worker.mjs";
 import { createBatch, newSecret, startEmulator } from "../support/emulator.mjs";
 
@@ -100,14 +101,7 @@ export async function send(worker, secret, id, payload, { source = "aistats", he
     },
     body,
   });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, body: json, text };
+  return readResponse(res);
 }
 
 /** A full gateway event for `batchId` at `status` (the shape the emulator sends). */
