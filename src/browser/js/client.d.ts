@@ -76,17 +76,67 @@ export interface FileObject {
   [field: string]: unknown;
 }
 
+/** One problem in one row of a JSONL input (the core's `{ row, error }`). */
 export interface RowError {
   /** 1-based line number in the file. */
   row: number;
-  message: string;
+  /** What is wrong with the row and how to fix it. */
+  error: string;
 }
 
 export interface ValidationReport {
+  /** True when there are no row errors and no file error. */
   valid: boolean;
-  /** Number of non-blank rows seen. */
+  /** Number of non-blank rows seen, including invalid ones. */
   rows: number;
+  /** Bytes seen. */
+  bytes: number;
+  /** Rows with at least one problem. */
+  invalid_rows: number;
+  /** Total problems found; may exceed `errors.length`. */
+  error_count: number;
+  /** The first problems, in file order (at most 100). */
   errors: RowError[];
+  /** A problem with the file as a whole (empty, too many rows, too large), or null. */
+  file_error: string | null;
+}
+
+export interface ValidateJsonlOptions {
+  /** The endpoint every row's `url` must equal. Defaults to `DEFAULT_ENDPOINT`. */
+  endpoint?: string;
+}
+
+export interface UploadFileOptions {
+  /** The uploaded file's name. Defaults to the File's name, else "batch.jsonl". */
+  filename?: string;
+  /** The endpoint the rows are validated against before uploading. Defaults to `DEFAULT_ENDPOINT`. */
+  endpoint?: string;
+}
+
+/** The core's normalised view of a job, as `jobView` returns it. */
+export interface JobView {
+  id: string | null;
+  /** Which service shape the view was built from. */
+  source: 'ai_stats_batch' | 'doc_tagging' | 'fact_check';
+  status: BatchStatus | null;
+  /** The source's own status text. */
+  raw_status: string | null;
+  counts: { total: number | null; processed: number | null; succeeded: number | null; failed: number | null };
+  /** Progress as a fraction 0..1. */
+  progress: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  total_tokens: number | null;
+  /** Cost in integer nano-units (1 cent = 10,000,000 nanos). */
+  cost: { nanos: number; currency: string | null } | null;
+  error_message: string | null;
+  row_errors: RowError[];
+}
+
+/** One classified failure, tagged by `kind` (e.g. "upstream_execution"). */
+export interface ClassifiedFailure {
+  kind: string;
+  [field: string]: unknown;
 }
 
 export interface ResultRow {
@@ -101,6 +151,10 @@ export interface BatchClientOptions {
   token: string;
   /** Called as `fetch(request)` instead of the global fetch. */
   fetch?: (request: Request) => Promise<Response>;
+  /** First delay between polls (wait, watch fallback), in ms. Default 1000. */
+  pollMinMs?: number;
+  /** Longest delay between polls, in ms. Default 30000. */
+  pollMaxMs?: number;
 }
 
 export interface CreateBatchOptions {
@@ -153,7 +207,7 @@ export class BatchhookError extends Error {
 export class BatchClient {
   constructor(options: BatchClientOptions);
   readonly baseUrl: string;
-  uploadFile(input: Blob | string | Uint8Array | ArrayBuffer, options?: { filename?: string }): Promise<FileObject>;
+  uploadFile(input: Blob | string | Uint8Array | ArrayBuffer, options?: UploadFileOptions): Promise<FileObject>;
   createBatch(options: CreateBatchOptions): Promise<Batch>;
   getBatch(id: string): Promise<Batch>;
   listPage(options?: ListOptions): Promise<BatchList>;
@@ -165,9 +219,13 @@ export class BatchClient {
   waitForBatch(id: string, options?: WaitOptions): Promise<Batch>;
   watchBatch(id: string, onChange: (batch: Batch) => void, options?: WatchOptions): () => void;
   results(id: string, options?: { limit?: number }): AsyncGenerator<ResultRow, void, undefined>;
-  validateJsonl(text: string): ValidationReport;
+  validateJsonl(text: string, options?: ValidateJsonlOptions): ValidationReport;
 }
 
-export function validateJsonl(text: string): ValidationReport;
+/** The endpoint rows are checked against when none is given: "/v1/chat/completions". */
+export const DEFAULT_ENDPOINT: string;
+export function validateJsonl(text: string, options?: ValidateJsonlOptions): ValidationReport;
 export function isTerminalStatus(status: string): boolean;
 export function lifecycleStatus(batch: Batch): BatchStatus;
+export function jobView(batch: Batch): JobView;
+export function classifyFailures(batch: Batch): ClassifiedFailure[];

@@ -66,8 +66,8 @@ declare class SchemeWebhook {
   verifyAsync<T = unknown>(payload: WebhookPayload, headers: WebhookHeaders, options?: VerifyOptions): Promise<T>;
   /** `verify` plus the delivery id and signed timestamp. */
   verifyDelivery<T = unknown>(payload: WebhookPayload, headers: WebhookHeaders, options?: VerifyOptions): VerifiedDelivery<T>;
-  /** The signature header value for `payload` sent as `msgId` at `timestamp`. */
-  sign(msgId: string, timestamp: Date, payload: WebhookPayload): string;
+  /** The signature header value for `payload` sent as `msgId` at `timestamp` (a Date or Unix ms). */
+  sign(msgId: string, timestamp: Date | number, payload: WebhookPayload): string;
 }
 
 /**
