@@ -183,8 +183,10 @@ export class BatchView {
 
   renderMonitoring(batch) {
     const signals = signalsOf(batch);
+    // A group of rows (delivery facts) takes the card's full width, its label above it.
+    const wide = (value) => (value instanceof Element && value.classList.contains('nested') ? 'wide' : undefined);
     $('#batch-monitoring').replaceChildren(
-      ...signals.flatMap(([label, value]) => [el('dt', {}, label), el('dd', {}, value)]),
+      ...signals.flatMap(([label, value]) => [el('dt', { class: wide(value) }, label), el('dd', { class: wide(value) }, value)]),
     );
   }
 
@@ -354,6 +356,20 @@ function dateOrDash(value) {
   return toDate(value) ? timeEl(value) : '—';
 }
 
+/**
+ * A signal's value for display: `*_at` fields as dates (like every other time on the page), a
+ * nested object such as `delivery_facts` as labelled rows of its own, anything else via `fmt`.
+ */
+function signalValue(key, value) {
+  if (key.endsWith('_at')) return dateOrDash(value);
+  if (value && typeof value === 'object' && !Array.isArray(value)) {
+    const entries = Object.entries(value);
+    if (entries.length === 0) return '—';
+    return el('dl', { class: 'signals nested' }, ...entries.flatMap(([k, v]) => [el('dt', {}, capitalise(words(k))), el('dd', {}, signalValue(k, v))]));
+  }
+  return fmt(value);
+}
+
 function deliveriesText(delivered, attempts, pending) {
   if (delivered === null && attempts === null && pending === null) return 'none reported (no webhook on this batch yet)';
   return `${fmt(delivered ?? 0)} delivered in ${fmt(attempts ?? 0)} attempts, ${fmt(pending ?? 0)} retries pending`;
@@ -390,7 +406,7 @@ function signalsOf(batch) {
       'last_response_status', 'last_delivery_status', 'delivered_events', 'deliveries_succeeded', 'delivery_success_count', 'total_attempts', 'delivery_attempts',
       'pending_retries', 'retry_count', 'delivery_retry_count', 'cancel_url_available_at_cancel', 'cancel_url_available'];
     if (known.includes(key)) continue;
-    rows.push([capitalise(words(key)), key.endsWith('_at') ? dateOrDash(value) : fmt(value)]);
+    rows.push([capitalise(words(key)), signalValue(key, value)]);
   }
   return rows;
 }

@@ -63,6 +63,14 @@ test('served by the Worker: the demo completes live, with the timeline sources a
   assert.ok(sources.length >= 2 && sources.every((s) => ['webhook', 'poll', 'api'].includes(s)), sources.join());
   assert.match(await page.locator('#batch-monitoring').textContent(), /Paused \(batchhook\)\s*no/);
   await page.locator('#batch-totals', { hasText: /Result rows stored\s*12/ }).waitFor({ timeout: 20_000 });
+  // Delivery facts are labelled rows: counts as numbers, the receipt time as a date like the
+  // page's other times, never a raw millisecond count ("1,795,652,996,636").
+  const facts = page.locator('#batch-monitoring dt:text-is("Delivery facts") + dd > dl');
+  await facts.waitFor({ timeout: 20_000 });
+  assert.match(await facts.textContent(), /Received\s*[1-9]\d*\s*Applied\s*\d+/);
+  const received = facts.locator('dt:text-is("Last received at") + dd > time');
+  assert.ok(!Number.isNaN(Date.parse(await received.getAttribute('datetime'))));
+  assert.doesNotMatch(await page.locator('#batch-monitoring').textContent(), /\d{1,3}(,\d{3}){4}/);
   await screenshot(page, '12-worker-completed');
   assert.deepEqual(errors, []);
   await context.close();
