@@ -82,6 +82,19 @@ pub async fn dispatch(req: Request, env: &Env, workspace: &Caller) -> Answer {
     }
 }
 
+/// The headers that tell a Durable Object who is calling: workspace, API origin and, for the
+/// operator workspace, the operator flag.
+fn caller_headers(workspace: &Caller) -> Vec<(&'static str, &str)> {
+    let mut headers = vec![
+        (WORKSPACE_HEADER, workspace.as_str()),
+        (BASE_HEADER, workspace.base.as_str()),
+    ];
+    if workspace.operator {
+        headers.push((OPERATOR_HEADER, "1"));
+    }
+    headers
+}
+
 /// Calls the caller's view of one batch's ledger.
 pub async fn ledger_call(
     env: &Env,
@@ -98,13 +111,7 @@ pub async fn ledger_call(
             "the batch id is empty".into(),
         ));
     }
-    let mut headers = vec![
-        (WORKSPACE_HEADER, workspace.as_str()),
-        (BASE_HEADER, workspace.base.as_str()),
-    ];
-    if workspace.operator {
-        headers.push((OPERATOR_HEADER, "1"));
-    }
+    let mut headers = caller_headers(workspace);
     headers.extend_from_slice(extra);
     let stub = stubs::ledger(env, batch_id)?;
     Ok(stubs::call(&stub, method, path, &headers, body).await?)
@@ -119,13 +126,7 @@ pub async fn index_call(
     body: Option<Vec<u8>>,
 ) -> Answer {
     let stub = stubs::index(env)?;
-    let mut headers = vec![
-        (WORKSPACE_HEADER, workspace.as_str()),
-        (BASE_HEADER, workspace.base.as_str()),
-    ];
-    if workspace.operator {
-        headers.push((OPERATOR_HEADER, "1"));
-    }
+    let headers = caller_headers(workspace);
     Ok(stubs::call(&stub, method, path, &headers, body).await?)
 }
 
