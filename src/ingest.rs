@@ -478,6 +478,32 @@ pub fn is_end_of_file(request: &ChunkRequest, received: u64, total: Option<u64>)
     received < request.len || total.is_some_and(|total| request.offset + received >= total)
 }
 
+/// What a ranged fetch of `request` delivered: the chunk's bytes and the file's total size when
+/// known. A 206 carries the range (total from `Content-Range`); a 200 means the server ignored
+/// the range, so the chunk is this request's slice of the whole body; a 416 means the offset is
+/// at or past the end. Any other status is `None`: fetch the chunk again later.
+pub fn ranged_answer<'a>(
+    request: &ChunkRequest,
+    status: u16,
+    body: &'a [u8],
+    content_range: Option<&str>,
+) -> Option<(&'a [u8], Option<u64>)> {
+    match status {
+        206 => Some((body, content_range.and_then(content_range_total))),
+        200 => {
+            let start = usize::try_from(request.offset)
+                .unwrap_or(usize::MAX)
+                .min(body.len());
+            let end = start
+                .saturating_add(usize::try_from(request.len).unwrap_or(usize::MAX))
+                .min(body.len());
+            Some((&body[start..end], Some(body.len() as u64)))
+        }
+        416 => Some((&[][..], Some(request.offset))),
+        _ => None,
+    }
+}
+
 /// Reads the total size from a `Content-Range` value (`bytes 0-99/1234`); `None` when absent
 /// or unknown (`*`).
 pub fn content_range_total(value: &str) -> Option<u64> {
@@ -694,6 +720,33 @@ mod tests {
             "the duplicate's usage is not summed"
         );
         assert_eq!(join.cost_nanos, Some(15));
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn takes_the_chunk_from_partial_whole_and_past_the_end_answers() {
+        let request = ChunkRequest {
+            kind: FileKind::Output,
+            file_id: "file_out".into(),
+            offset: 2,
+            len: 3,
+        };
+        assert_eq!(
+            ranged_answer(&request, 206, b"cde", Some("bytes 2-4/9")),
+            Some((&b"cde"[..], Some(9)))
+        );
+        assert_eq!(
+            ranged_answer(&request, 200, b"abcdefghi", None),
+            Some((&b"cde"[..], Some(9)))
+        );
+        assert_eq!(
+            ranged_answer(&request, 200, b"abcd", None),
+            Some((&b"cd"[..], Some(4)))
+        );
+        assert_eq!(
+            ranged_answer(&request, 416, b"", None),
+            Some((&b""[..], Some(2)))
+        );
+        assert_eq!(ranged_answer(&request, 503, b"busy", None), None);
     }
 
     #[wasm_bindgen_test(unsupported = test)]

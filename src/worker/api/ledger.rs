@@ -25,7 +25,7 @@ use crate::batch::{Batch, LifecycleStatus};
 use crate::control::{CancelDecision, Control};
 use crate::gateway::{self, Transport};
 use crate::ingest::{
-    content_range_total, is_end_of_file, Cursor, FileKind, IngestedRow, Join, DEFAULT_CHUNK_BYTES,
+    is_end_of_file, ranged_answer, Cursor, FileKind, IngestedRow, Join, DEFAULT_CHUNK_BYTES,
 };
 use crate::jsonl::Outcome;
 use crate::reconcile::{CancelRequest, CancelRequester};
@@ -610,24 +610,30 @@ pub fn publish(state: &State) -> worker::Result<()> {
     Ok(())
 }
 
-/// After any change: push new timeline entries, and make sure an alarm is pending when result
+/// After any change: push new timeline entries, and make the alarm fire now when result
 /// ingestion or the outbox has work (a batch that turned terminal by webhook has no poll
 /// scheduled).
 pub async fn after_change(state: &State, env: &Env) -> worker::Result<()> {
     let sql = state.storage().sql();
     ensure_schema(&sql)?;
     publish(state)?;
-    // Summaries still queued for the index (e.g. from a delivery that made the batch terminal,
-    // after which no poll is scheduled) are flushed by the alarm: make sure one is pending.
+    // Summaries queued for the index (e.g. from a delivery that made the batch terminal) and
+    // results waiting to be ingested or fanned out are handled by the alarm: make it fire now,
+    // not at the next scheduled poll, which may be POLL_MAX_MS away. An early alarm is
+    // harmless: it polls only when the poll is due.
     let outbox_waiting = !store::outbox(&sql)?.is_empty();
     let ingest_waiting = store::meta::<String>(&sql, "api.owner")?.is_some()
         && !control(&sql)?.paused
         && results_pending(&sql, &apply::stored_batch(&sql)?.unwrap_or_default())?;
     let fanout_waiting = fanout::waiting(env, &sql)?;
-    if (outbox_waiting || ingest_waiting || fanout_waiting)
-        && state.storage().get_alarm().await?.is_none()
-    {
-        state.storage().set_alarm(0).await?;
+    if outbox_waiting || ingest_waiting || fanout_waiting {
+        let fires_later = match state.storage().get_alarm().await? {
+            Some(at) => at > js_sys::Date::now() as i64,
+            None => true,
+        };
+        if fires_later {
+            state.storage().set_alarm(0).await?;
+        }
     }
     Ok(())
 }
@@ -685,24 +691,15 @@ async fn ingest_step(state: &State, env: &Env) -> worker::Result<Option<i64>> {
             return Ok(retry);
         }
     };
-    let (bytes, total): (&[u8], Option<u64>) = match response.status {
-        206 => (
-            &response.body,
-            response
-                .header("content-range")
-                .and_then(content_range_total),
-        ),
-        // The server ignored the range: take our slice of the whole body.
-        200 => {
-            let start = (request.offset as usize).min(response.body.len());
-            let end = (start + request.len as usize).min(response.body.len());
-            (&response.body[start..end], Some(response.body.len() as u64))
-        }
-        416 => (&[][..], Some(request.offset)),
-        other => {
-            worker::console_warn!("batchhook: result chunk answered HTTP {other}");
-            return Ok(retry);
-        }
+    let answer = ranged_answer(
+        &request,
+        response.status,
+        &response.body,
+        response.header("content-range"),
+    );
+    let Some((bytes, total)) = answer else {
+        worker::console_warn!("batchhook: result chunk answered HTTP {}", response.status);
+        return Ok(retry);
     };
     let eof = is_end_of_file(&request, bytes.len() as u64, total);
     let chunk = cursor
