@@ -2,7 +2,7 @@
 // dead-letter listing and replay through /v1.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { Webhook } from "standardwebhooks";
+import { send } from "../worker/helpers.mjs";
 import { BETA, jsonlRows, startApi } from "./helpers.mjs";
 
 let stack;
@@ -57,18 +57,8 @@ test("metadata.client_job_id makes a create idempotent too", { timeout: 30_000 }
 test("a dead letter is listed to the operator workspace and replayed into a batch once", { timeout: 30_000 }, async () => {
   const target = await stack.create({ rows: 2 });
   const payload = JSON.stringify({ id: "evt_orphan_api", type: "batch.completed", data: { status: "completed" } });
-  const ts = new Date();
-  const sent = await stack.worker.fetch("/webhooks/aistats", {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "webhook-id": "msg_orphan_api",
-      "webhook-timestamp": String(Math.floor(ts.getTime() / 1000)),
-      "webhook-signature": new Webhook(stack.secret).sign("msg_orphan_api", ts, payload),
-    },
-    body: payload,
-  });
-  assert.equal(sent.status, 202, await sent.text());
+  const sent = await send(stack.worker, stack.secret, "msg_orphan_api", payload);
+  assert.equal(sent.status, 202, sent.text);
 
   const listed = await stack.call("GET", "/v1/dead-letters");
   assert.equal(listed.status, 200, listed.text);

@@ -2,7 +2,7 @@
 // response, CORS limited to ALLOWED_ORIGINS.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { Webhook } from "standardwebhooks";
+import { send } from "../worker/helpers.mjs";
 import { BETA, OPS, startApi, waitFor } from "./helpers.mjs";
 
 let stack;
@@ -120,18 +120,8 @@ test("a batch first seen through a webhook belongs to the operator workspace onl
     type: "batch.in_progress",
     data: { id, object: "batch", status: "in_progress", request_counts: { total: 2, completed: 0, failed: 0 } },
   });
-  const now = new Date();
-  const sent = await stack.worker.fetch("/webhooks/aistats", {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "webhook-id": "msg_webhook_only",
-      "webhook-timestamp": String(Math.floor(now.getTime() / 1000)),
-      "webhook-signature": new Webhook(stack.secret).sign("msg_webhook_only", now, payload),
-    },
-    body: payload,
-  });
-  assert.equal(sent.status, 200, await sent.text());
+  const sent = await send(stack.worker, stack.secret, "msg_webhook_only", payload);
+  assert.equal(sent.status, 200, sent.text);
   await waitFor(async () => (await stack.call("GET", "/v1/batches?status=in_progress")).body.data.some((b) => b.id === id), {
     what: "the operator's list to show the webhook-only batch",
   });
