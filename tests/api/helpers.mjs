@@ -39,7 +39,7 @@ export async function startApi({ speed = 1000, seed = 1, bindings = {}, persistD
         init.body = typeof body === "string" ? body : JSON.stringify(body);
         init.headers["content-type"] = "application/json";
       }
-      const res = await fetch(new URL(path, worker.url), init).catch((error) => {
+      const res = await worker.fetch(path, init).catch((error) => {
         throw new Error(`${method} ${path}: ${error.message} (${error.cause?.code ?? error.cause})`);
       });
       return readResponse(res);

@@ -12,7 +12,11 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+
 import { Log, LogLevel, Miniflare } from "miniflare";
+
+/** Socket errors of a request sent on a connection the server had already closed. */
+const CLOSED_CONNECTION = new Set(["ECONNRESET", "EPIPE", "UND_ERR_SOCKET"]);
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const BUILD = join(ROOT, "worker", "build");
@@ -133,9 +137,19 @@ export async function startWorker({ persistDir, bindings = {}, port = 0, assets 
     get miniflare() {
       return mf;
     },
-    /** `fetch` relative to the worker's URL. */
-    fetch(path, init) {
-      return fetch(new URL(path, url), init);
+    /**
+     * `fetch` relative to the worker's URL. After an answer that left a request body unread
+     * (a 413, or a 401 before the body was needed) workerd closes that keep-alive connection;
+     * a request Node's fetch had already put on it fails with a socket error before workerd
+     * read it. Browsers resend such a request on a fresh connection; so does this.
+     */
+    async fetch(path, init) {
+      try {
+        return await fetch(new URL(path, url), init);
+      } catch (error) {
+        if (!CLOSED_CONNECTION.has(error?.cause?.code)) throw error;
+        return fetch(new URL(path, url), init);
+      }
     },
     async start(listenPort = port) {
       mf = new Miniflare(workerOptions({ persistDir: dir, bindings, port: listenPort, assets, queue }));
