@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket as NodeWebSocket } from 'ws';
 import { startEmulator, jsonlRows } from '../support/emulator.mjs';
+import { watchToEnd } from './watch.mjs';
 import { BatchClient, BatchhookError, validateJsonl, isTerminalStatus, lifecycleStatus, classifyFailures, jobView } from '../../dist/client/index.js';
 
 let emu;
@@ -246,18 +247,8 @@ test('watchBatch polls where there is no WebSocket, reports changes until termin
   assert.equal(typeof globalThis.WebSocket, 'undefined', 'Node 20 has no global WebSocket');
   const { client } = spiedClient(slow);
   const batch = await submit(client, 6);
-  const statuses = [];
-  const transports = [];
-  await new Promise((resolve, reject) => {
-    client.watchBatch(
-      batch.id,
-      (b) => {
-        statuses.push(b.status);
-        if (isTerminalStatus(b.status)) resolve();
-      },
-      { onError: reject, onTransport: (t) => transports.push(t) },
-    );
-  });
+  const { seen, transports } = await watchToEnd(client, batch.id);
+  const statuses = seen.map((b) => b.status);
   assert.equal(statuses.at(-1), 'completed');
   assert.ok(statuses.length >= 2);
   assert.deepEqual(transports, ['polling']);
@@ -277,18 +268,8 @@ test('watchBatch uses the batch WebSocket when one exists', async () => {
   try {
     const { client } = spiedClient(slow);
     const batch = await submit(client, 6);
-    const transports = [];
-    const counts = [];
-    await new Promise((resolve, reject) => {
-      client.watchBatch(
-        batch.id,
-        (b) => {
-          counts.push(b.request_counts?.completed ?? 0);
-          if (isTerminalStatus(b.status)) resolve();
-        },
-        { onError: reject, onTransport: (t) => transports.push(t) },
-      );
-    });
+    const { seen, transports } = await watchToEnd(client, batch.id);
+    const counts = seen.map((b) => b.request_counts?.completed ?? 0);
     assert.equal(transports[0], 'websocket');
     assert.ok(!transports.includes('polling'));
     assert.equal(counts.at(-1), 6);

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { WebSocket as NodeWebSocket } from 'ws';
 import { startStack, OPERATOR_TOKEN } from '../worker/helpers.mjs';
 import { jsonlRows } from '../support/emulator.mjs';
-import { BatchClient, BatchhookError, isTerminalStatus } from '../../dist/client/index.js';
+import { BatchClient, BatchhookError } from '../../dist/client/index.js';
+import { watchToEnd } from './watch.mjs';
 
 let stack;
 let client;
@@ -93,18 +94,8 @@ test('watchBatch follows the worker over its WebSocket until the batch completes
   globalThis.WebSocket = NodeWebSocket;
   try {
     const batch = await submit(20);
-    const transports = [];
-    const statuses = [];
-    await new Promise((resolve, reject) => {
-      client.watchBatch(
-        batch.id,
-        (b) => {
-          statuses.push(b.status);
-          if (isTerminalStatus(b.status)) resolve();
-        },
-        { onError: reject, onTransport: (t) => transports.push(t) },
-      );
-    });
+    const { seen, transports } = await watchToEnd(client, batch.id);
+    const statuses = seen.map((b) => b.status);
     assert.equal(transports[0], 'websocket');
     assert.ok(!transports.includes('polling'), transports.join());
     assert.equal(statuses.at(-1), 'completed');
