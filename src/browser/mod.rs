@@ -5,6 +5,8 @@
 //! of the client is feature `browser`, which leaves `webhook` out: the `batchhook` entry
 //! re-exports `batchhook/webhook` instead of carrying a second verifier in its own wasm.
 
+#[cfg(all(feature = "verifier", any(target_arch = "wasm32", test)))]
+mod heap;
 #[cfg(feature = "verifier")]
 pub mod webhook;
 
