@@ -22,9 +22,8 @@ pub enum Base64Problem {
     NonCanonical,
 }
 
-/// Encodes `bytes` as padded standard base64.
-pub fn base64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+/// Appends `bytes` as padded standard base64.
+pub fn push_base64(out: &mut String, bytes: &[u8]) {
     for chunk in bytes.chunks(3) {
         let b = [
             chunk[0],
@@ -32,16 +31,14 @@ pub fn base64_encode(bytes: &[u8]) -> String {
             *chunk.get(2).unwrap_or(&0),
         ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let sextets = [(n >> 18) & 63, (n >> 12) & 63, (n >> 6) & 63, n & 63];
-        for (i, s) in sextets.iter().enumerate() {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[*s as usize]));
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63])
             } else {
-                out.push('=');
-            }
+                '='
+            });
         }
     }
-    out
 }
 
 fn sextet(c: u8) -> Option<u8> {
@@ -92,15 +89,13 @@ pub fn base64_decode(text: &[u8]) -> Result<Vec<u8>, Base64Problem> {
     Ok(out)
 }
 
-/// Encodes `bytes` as lowercase hex.
-pub fn hex_encode(bytes: &[u8]) -> String {
+/// Appends `bytes` as lowercase hex.
+pub fn push_hex(out: &mut String, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
         out.push(char::from(DIGITS[usize::from(b >> 4)]));
         out.push(char::from(DIGITS[usize::from(b & 15)]));
     }
-    out
 }
 
 fn nibble(c: u8) -> Option<u8> {
@@ -154,6 +149,18 @@ pub fn push_decimal(out: &mut String, n: u64) {
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn base64_encode(bytes: &[u8]) -> String {
+        let mut out = String::new();
+        push_base64(&mut out, bytes);
+        out
+    }
+
+    fn hex_encode(bytes: &[u8]) -> String {
+        let mut out = String::new();
+        push_hex(&mut out, bytes);
+        out
+    }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn base64_round_trips_every_length_up_to_forty() {

@@ -1,8 +1,8 @@
 //! GitHub: `x-hub-signature-256: sha256=<hex>`, HMAC-SHA256 over the body alone. GitHub signs
 //! no timestamp, so only the delivery id (`x-github-delivery`) protects against replays.
 
-use super::encoding::{hex_decode, hex_encode};
-use super::{Headers, Key, Parsed, Scheme, SignatureError, Verified};
+use super::encoding::hex_decode;
+use super::{Headers, Parsed, Scheme, SignatureError, Verified};
 
 pub(super) const SIGNATURE: &str = "x-hub-signature-256";
 pub(super) const DELIVERY: &str = "x-github-delivery";
@@ -34,12 +34,6 @@ pub(super) fn parse<H: Headers + ?Sized>(headers: &H) -> Result<Parsed, Signatur
             timestamp: None,
         },
     })
-}
-
-pub(super) fn sign(key: &Key, body: &[u8]) -> String {
-    let mut out = String::from("sha256=");
-    out.push_str(&hex_encode(&key.mac(&[body])));
-    out
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! Standard Webhooks v1: `webhook-id`, `webhook-timestamp`, `webhook-signature` (or the
 //! `svix-*` names), HMAC-SHA256 over `id.timestamp.body`, base64.
 
-use super::encoding::{base64_decode, base64_encode};
-use super::{parse_unix_secs, Headers, Key, Parsed, Scheme, SignatureError, Verified, Window};
+use super::encoding::base64_decode;
+use super::{parse_unix_secs, Headers, Parsed, Scheme, SignatureError, Verified, Window};
 
 pub(super) const ID: &str = "webhook-id";
 pub(super) const TIMESTAMP: &str = "webhook-timestamp";
@@ -84,24 +84,6 @@ pub(super) fn parse<H: Headers + ?Sized>(
             timestamp: Some(timestamp),
         },
     })
-}
-
-pub(super) fn sign(keys: &[Key], id: &str, timestamp: &str, body: &[u8]) -> String {
-    let mut out = String::new();
-    for key in keys {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str("v1,");
-        out.push_str(&base64_encode(&key.mac(&[
-            id.as_bytes(),
-            b".",
-            timestamp.as_bytes(),
-            b".",
-            body,
-        ])));
-    }
-    out
 }
 
 #[cfg(test)]

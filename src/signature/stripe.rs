@@ -1,8 +1,8 @@
 //! Stripe: `stripe-signature: t=<unix secs>,v1=<hex>[,v1=<hex>…]`, HMAC-SHA256 over
 //! `timestamp.body`, keyed with the secret text as is.
 
-use super::encoding::{hex_decode, hex_encode};
-use super::{parse_unix_secs, Headers, Key, Parsed, Scheme, SignatureError, Verified, Window};
+use super::encoding::hex_decode;
+use super::{parse_unix_secs, Headers, Parsed, Scheme, SignatureError, Verified, Window};
 
 pub(super) const SIGNATURE: &str = "stripe-signature";
 
@@ -60,16 +60,6 @@ pub(super) fn parse<H: Headers + ?Sized>(
             timestamp: Some(timestamp),
         },
     })
-}
-
-pub(super) fn sign(keys: &[Key], timestamp: &str, body: &[u8]) -> String {
-    let mut out = String::from("t=");
-    out.push_str(timestamp);
-    for key in keys {
-        out.push_str(",v1=");
-        out.push_str(&hex_encode(&key.mac(&[timestamp.as_bytes(), b".", body])));
-    }
-    out
 }
 
 #[cfg(test)]
