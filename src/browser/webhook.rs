@@ -11,8 +11,8 @@
 use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::signature::{
-    Base64Problem, Headers, Pending, Scheme, Secret, SecretProblem, SignatureError, Signer,
-    Verified, Verifier,
+    Base64Problem, Headers, Pending, Scheme, Secret, SecretProblem, SignatureError, Verified,
+    Verifier,
 };
 
 /// `add_secret_text` rule: npm `standardwebhooks`' base64 rule (0 is the scheme's own rule).
@@ -32,8 +32,9 @@ const HEADER_NUMBERS: [&str; 5] = [
 pub struct WebhookCore {
     scheme: Scheme,
     secrets: Vec<Secret>,
+    /// Built from `secrets` at the first call that needs it, after the JS constructor added
+    /// them all (so their HMAC keys are derived once).
     verifier: Option<Verifier>,
-    signer: Option<Signer>,
     tolerance_secs: u64,
     /// The last error as [`describe`] numbers it; number 0 after a success.
     error: (u32, [u64; 4]),
@@ -83,7 +84,6 @@ impl WebhookCore {
             },
             secrets: Vec::new(),
             verifier: None,
-            signer: None,
             // Saturating: NaN and negatives become 0, huge values u64::MAX.
             tolerance_secs: tolerance_secs as u64,
             error: (0, [0; 4]),
@@ -108,23 +108,22 @@ impl WebhookCore {
         self.add(Secret::from_bytes(secret))
     }
 
-    /// Verifies a byte body. Returns the error number (0: verified).
-    pub fn verify_bytes(&mut self, headers: &str, body: &[u8], now_secs: f64) -> u32 {
-        self.verify(headers, body, now_secs)
-    }
-
-    /// Verifies a string body by its UTF-8 bytes. Returns the error number (0: verified).
-    pub fn verify_str(&mut self, headers: &str, body: &str, now_secs: f64) -> u32 {
-        self.verify(headers, body.as_bytes(), now_secs)
+    /// Verifies a body (JS encodes a string body as UTF-8). Returns the error number (0:
+    /// verified).
+    pub fn verify(&mut self, headers: &str, body: &[u8], now_secs: f64) -> u32 {
+        let outcome = self
+            .verifier()
+            .and_then(|v| v.verify(&LineHeaders(headers), body, now_secs as i64));
+        self.record(outcome.map(Some))
     }
 
     /// The signature header value for a body (`v1,…`, `t=…,v1=…` or `sha256=…`); `None`
     /// (with the error recorded) when no secret is configured. JS encodes string bodies.
     pub fn sign(&mut self, id: &str, timestamp_secs: f64, body: &[u8]) -> Option<String> {
-        match &self.signer {
-            Some(s) => Some(s.signature(id, timestamp_secs as i64, body)),
-            None => {
-                self.error = describe(&SignatureError::NoSecrets);
+        match self.verifier() {
+            Ok(v) => Some(v.signer().signature(id, timestamp_secs as i64, body)),
+            Err(e) => {
+                self.error = describe(&e);
                 None
             }
         }
@@ -133,11 +132,10 @@ impl WebhookCore {
     /// Starts a verification whose HMACs JS computes natively (`node:crypto`, WebCrypto):
     /// returns the bytes signed before the body, or `None` with the error recorded.
     pub fn prepare(&mut self, headers: &str, now_secs: f64) -> Option<Vec<u8>> {
-        let outcome = match &self.verifier {
-            Some(v) => v.prepare(&LineHeaders(headers), now_secs as i64),
-            None => Err(SignatureError::NoSecrets),
-        };
-        match outcome {
+        match self
+            .verifier()
+            .and_then(|v| v.prepare(&LineHeaders(headers), now_secs as i64))
+        {
             Ok(pending) => {
                 let prefix = pending.signed_prefix().to_vec();
                 self.pending = Some(pending);
@@ -266,10 +264,7 @@ impl WebhookCore {
         let outcome = match parsed {
             Ok(secret) => {
                 self.secrets.push(secret);
-                self.verifier = Verifier::new(self.scheme, self.secrets.clone())
-                    .ok()
-                    .map(|v| v.with_tolerance_secs(self.tolerance_secs));
-                self.signer = Signer::new(self.scheme, self.secrets.clone()).ok();
+                self.verifier = None;
                 Ok(None)
             }
             Err(SignatureError::InvalidSecret { problem, .. }) => {
@@ -280,12 +275,13 @@ impl WebhookCore {
         self.record(outcome)
     }
 
-    fn verify(&mut self, headers: &str, body: &[u8], now_secs: f64) -> u32 {
-        let outcome = match &self.verifier {
-            Some(v) => v.verify(&LineHeaders(headers), body, now_secs as i64),
-            None => Err(SignatureError::NoSecrets),
-        };
-        self.record(outcome.map(Some))
+    /// The verifier over the secrets added so far (`NoSecrets` before the first).
+    fn verifier(&mut self) -> Result<&Verifier, SignatureError> {
+        if self.verifier.is_none() {
+            let built = Verifier::new(self.scheme, self.secrets.iter().cloned())?;
+            self.verifier = Some(built.with_tolerance_secs(self.tolerance_secs));
+        }
+        Ok(self.verifier.as_ref().unwrap_or_else(|| unreachable!()))
     }
 
     /// Keeps a success's facts (`None` for a call that verifies nothing) or the error's
@@ -312,7 +308,7 @@ mod tests {
         let mut core = WebhookCore::new(0, 300.0);
         assert_eq!(core.add_secret_text(0, SECRET), 0);
         assert_eq!(
-            core.verify_str(HEADERS, r#"{"test": 2432232314}"#, 1_614_265_330.0),
+            core.verify(HEADERS, br#"{"test": 2432232314}"#, 1_614_265_330.0),
             0
         );
         assert_eq!(
@@ -320,7 +316,7 @@ mod tests {
             Some("msg_p5jXN8AQM9LWM0D4loKWxJek")
         );
         assert_eq!(core.verified_timestamp(), 1_614_265_330.0);
-        assert_eq!(core.verify_str(HEADERS, "{}", 1_614_265_330.0), 6);
+        assert_eq!(core.verify(HEADERS, b"{}", 1_614_265_330.0), 6);
         assert_eq!(core.error_number(), 6);
         assert!(core.verified_id().is_none());
     }
@@ -360,7 +356,7 @@ mod tests {
     #[wasm_bindgen_test(unsupported = test)]
     fn refuses_to_verify_or_sign_without_secrets() {
         let mut core = WebhookCore::new(1, 300.0);
-        assert_eq!(core.verify_bytes("", b"", 0.0), 8);
+        assert_eq!(core.verify("", b"", 0.0), 8);
         assert_eq!(core.sign("", 0.0, b""), None);
         assert_eq!(core.error_number(), 8);
     }
@@ -374,9 +370,9 @@ mod tests {
         );
         let sig = core.sign("m", 1000.0, b"x").unwrap();
         let headers = format!("webhook-id\nm\nwebhook-timestamp\n1000\nwebhook-signature\n{sig}");
-        assert_eq!(core.verify_str(&headers, "x", 1011.0), 3);
+        assert_eq!(core.verify(&headers, b"x", 1011.0), 3);
         assert_eq!([core.error_detail(0), core.error_detail(1)], [11, 10]);
-        assert_eq!(core.verify_str(&headers, "x", 1010.0), 0);
+        assert_eq!(core.verify(&headers, b"x", 1010.0), 0);
     }
 
     #[wasm_bindgen_test(unsupported = test)]
@@ -403,7 +399,7 @@ mod tests {
         for (scheme, headers) in cases {
             let mut core = WebhookCore::new(scheme, 300.0);
             assert_eq!(core.add_secret_bytes(&[7; 32]), 0);
-            let number = core.verify_str(headers, "", 1.0);
+            let number = core.verify(headers, b"", 1.0);
             assert!(matches!(number, 1 | 2 | 5), "{headers:?}: {number}");
             assert!(
                 core.error_detail(0) < HEADER_NUMBERS.len() as u64,

@@ -176,6 +176,14 @@ impl Verifier {
         self.scheme
     }
 
+    /// A signer with the same scheme and secrets (it signs with all of them).
+    pub fn signer(&self) -> Signer {
+        Signer {
+            scheme: self.scheme,
+            keys: self.keys.clone(),
+        }
+    }
+
     /// Verifies `body` (the raw request bytes) under `headers` at `now_unix_secs`.
     pub fn verify<H: Headers + ?Sized>(
         &self,

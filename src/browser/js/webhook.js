@@ -263,7 +263,7 @@ class SchemeWebhook {
       }
       failed = this.#core.finish(macs);
     } else {
-      failed = text ? this.#core.verify_str(lines, body, secs) : this.#core.verify_bytes(lines, body, secs);
+      failed = this.#core.verify(lines, text ? encoder.encode(body) : body, secs);
     }
     if (failed !== 0) throw this.#fail(failed);
   }
