@@ -69,7 +69,9 @@ const ENTRIES = {
     // loop); see scripts/wasm-cargo.sh for the settings.
     cargoEnv: { BATCHHOOK_WASM_OPT_LEVEL: "3", BATCHHOOK_WASM_IMMEDIATE_ABORT: "1" },
     bindgen: ["--target", "web", "--out-name", "webhook_wasm"],
-    optimize: ["-Oz"],
+    // The module defines (not imports) its memory, which wasm zero-fills: data segments of
+    // zeros can go. Measured: 0.3 KB gzip less than plain -Oz.
+    optimize: ["-Oz", "--converge", "--zero-filled-memory", "--strip-target-features"],
     outDir: "dist/webhook",
     wrapper: "webhook",
   },

@@ -107,14 +107,17 @@ fn nibble(c: u8) -> Option<u8> {
     }
 }
 
-/// Decodes hex of either case; `None` on an odd length or a non-hex character.
-pub fn hex_decode(text: &[u8]) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+/// Decodes a MAC written as 64 hex digits of either case; `None` for any other length or a
+/// non-hex character. (Hex only ever carries MACs here, so it decodes into a fixed array.)
+pub fn hex_mac(text: &[u8]) -> Option<[u8; 32]> {
+    if text.len() != 64 {
         return None;
     }
-    text.chunks(2)
-        .map(|p| Some((nibble(p[0])? << 4) | nibble(p[1])?))
-        .collect()
+    let mut mac = [0u8; 32];
+    for (byte, pair) in mac.iter_mut().zip(text.chunks_exact(2)) {
+        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Some(mac)
 }
 
 /// Compares two byte strings in time that depends only on their lengths, so a forger cannot
@@ -209,9 +212,17 @@ mod tests {
     fn hex_round_trips_and_rejects_junk() {
         let bytes = [0u8, 1, 0x7f, 0x80, 0xfe, 0xff];
         assert_eq!(hex_encode(&bytes), "00017f80feff");
-        assert_eq!(hex_decode(b"00017F80FEff"), Some(bytes.to_vec()));
-        assert_eq!(hex_decode(b"abc"), None);
-        assert_eq!(hex_decode(b"zz"), None);
+        let mac: [u8; 32] = core::array::from_fn(|i| (i * 8) as u8 ^ 0xa5);
+        assert_eq!(hex_mac(hex_encode(&mac).as_bytes()), Some(mac));
+        assert_eq!(
+            hex_mac(hex_encode(&mac).to_uppercase().as_bytes()),
+            Some(mac)
+        );
+        assert_eq!(hex_mac(&[b'a'; 62]), None);
+        assert_eq!(hex_mac(&[b'a'; 66]), None);
+        let mut junk = hex_encode(&mac).into_bytes();
+        junk[63] = b'g';
+        assert_eq!(hex_mac(&junk), None);
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -1,7 +1,7 @@
 //! GitHub: `x-hub-signature-256: sha256=<hex>`, HMAC-SHA256 over the body alone. GitHub signs
 //! no timestamp, so only the delivery id (`x-github-delivery`) protects against replays.
 
-use super::encoding::hex_decode;
+use super::encoding::hex_mac;
 use super::{Headers, Parsed, Scheme, SignatureError, Verified};
 
 pub(super) const SIGNATURE: &str = "x-hub-signature-256";
@@ -19,8 +19,7 @@ pub(super) fn parse<H: Headers + ?Sized>(headers: &H) -> Result<Parsed, Signatur
     };
     let mac = header
         .strip_prefix("sha256=")
-        .and_then(|hex| hex_decode(hex.as_bytes()))
-        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+        .and_then(|hex| hex_mac(hex.as_bytes()))
         .ok_or(SignatureError::MalformedHeader {
             header: SIGNATURE,
             expected: "\"sha256=\" followed by 64 hex digits",

@@ -95,6 +95,18 @@ impl Sha256 {
     }
 }
 
+/// The chaining state after one block of `key ^ pad`.
+#[inline(never)]
+fn padded(key: &[u8; BLOCK], pad: u8) -> [u32; 8] {
+    let mut block = *key;
+    for b in &mut block {
+        *b ^= pad;
+    }
+    let mut state = IV;
+    compress(&mut state, &block);
+    state
+}
+
 /// An HMAC-SHA256 key, kept as the chaining states after its inner and outer padded blocks,
 /// so each MAC starts two compressions in.
 #[derive(Clone)]
@@ -114,14 +126,9 @@ impl Key {
         } else {
             block[..secret.len()].copy_from_slice(secret);
         }
-        let padded = |pad: u8| {
-            let mut state = IV;
-            compress(&mut state, &block.map(|b| b ^ pad));
-            state
-        };
         Key {
-            inner: padded(0x36),
-            outer: padded(0x5c),
+            inner: padded(&block, 0x36),
+            outer: padded(&block, 0x5c),
         }
     }
 
