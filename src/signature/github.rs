@@ -6,7 +6,7 @@ use super::{Headers, Parsed, Scheme, SignatureError, Verified};
 
 pub(super) const SIGNATURE: &str = "x-hub-signature-256";
 pub(super) const DELIVERY: &str = "x-github-delivery";
-const LEGACY_SHA1: &str = "x-hub-signature";
+pub(super) const LEGACY_SHA1: &str = "x-hub-signature";
 
 pub(super) fn parse<H: Headers + ?Sized>(headers: &H) -> Result<Parsed, SignatureError> {
     let Some(header) = headers.header(SIGNATURE) else {

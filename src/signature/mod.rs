@@ -76,6 +76,24 @@ impl Scheme {
         }
     }
 
+    /// Every header name the scheme's verification reads, lowercase, a name before its alias.
+    /// An adapter that cannot hand over a whole header map (the npm verifier, which passes
+    /// strings into wasm) passes just these.
+    pub fn header_names(self) -> &'static [&'static str] {
+        match self {
+            Scheme::StandardWebhooks => &[
+                standard::ID,
+                standard::TIMESTAMP,
+                standard::SIGNATURE,
+                "svix-id",
+                "svix-timestamp",
+                "svix-signature",
+            ],
+            Scheme::Stripe => &[stripe::SIGNATURE],
+            Scheme::GitHub => &[github::SIGNATURE, github::LEGACY_SHA1, github::DELIVERY],
+        }
+    }
+
     /// The canonical short name (`standard`, `stripe`, `github`).
     pub fn name(self) -> &'static str {
         match self {
@@ -412,7 +430,50 @@ fn parse_unix_secs(text: &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use core::cell::RefCell;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// Headers that answer by `answer` and remember which names were asked for.
+    struct Recording {
+        answer: fn(&str) -> Option<&'static str>,
+        asked: RefCell<Vec<String>>,
+    }
+
+    impl Headers for Recording {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.asked.borrow_mut().push(name.to_owned());
+            (self.answer)(name)
+        }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn header_names_are_exactly_the_headers_a_verification_reads() {
+        // No headers, every header "1", only the aliases, and a well-formed GitHub signature:
+        // between them each parser gets to look up every name and alias it knows.
+        let answers: [fn(&str) -> Option<&'static str>; 4] = [
+            |_| None,
+            |_| Some("1"),
+            |name| name.starts_with("svix-").then_some("1"),
+            |_| Some("sha256=0000000000000000000000000000000000000000000000000000000000000000"),
+        ];
+        for scheme in [Scheme::StandardWebhooks, Scheme::Stripe, Scheme::GitHub] {
+            let verifier = Verifier::new(scheme, [Secret::from_bytes(&[1; 32]).unwrap()]).unwrap();
+            let mut asked: Vec<String> = Vec::new();
+            for answer in answers {
+                let recording = Recording {
+                    answer,
+                    asked: RefCell::new(Vec::new()),
+                };
+                assert!(verifier.verify(&recording, b"", 1).is_err());
+                asked.extend(recording.asked.into_inner());
+            }
+            asked.sort();
+            asked.dedup();
+            let mut listed: Vec<&str> = scheme.header_names().to_vec();
+            listed.sort_unstable();
+            assert_eq!(asked, listed, "{scheme:?}");
+        }
+    }
 
     #[wasm_bindgen_test(unsupported = test)]
     fn window_accepts_exactly_the_tolerance_both_ways() {

@@ -33,14 +33,6 @@ if (!inWorkerd) {
 const SCHEMES = { standard: 0, stripe: 1, github: 2 };
 
 /** The headers each scheme reads, lowercase; the wasm core picks among them. */
-/** Each `svix-*` alias with the index of its primary `webhook-*` name in SCHEME_HEADERS[0]. */
-const ALIAS_OF = { "svix-id": 0, "svix-timestamp": 1, "svix-signature": 2 };
-
-const SCHEME_HEADERS = [
-  ["webhook-id", "webhook-timestamp", "webhook-signature", "svix-id", "svix-timestamp", "svix-signature"],
-  ["stripe-signature"],
-  ["x-hub-signature-256", "x-hub-signature", "x-github-delivery"],
-];
 
 /** Bodies from this size on are MACed by the platform's native HMAC where a synchronous one
  * exists (Node's `crypto`), and by WebCrypto in `verifyAsync`: native SHA-256 outruns wasm
@@ -191,14 +183,14 @@ function toBytes(payload) {
   throw new TypeError("payload must be a string, Uint8Array, Buffer, ArrayBuffer or ArrayBuffer view");
 }
 
-function headerLine(out, name, value) {
-  if (value == null) return out;
+/** One header value as the wasm takes it: a string without line breaks (it separates values). */
+function headerValue(name, value) {
   if (Array.isArray(value)) value = value.join(", ");
   value = String(value);
   if (value.includes("\n")) {
     throw new WebhookVerificationError(`the ${name} header is malformed: it contains a line break`, "malformed_header");
   }
-  return out === "" ? `${name}\n${value}` : `${out}\n${name}\n${value}`;
+  return value;
 }
 
 /** The signed prefix followed by the body's bytes, in one buffer for WebCrypto. A string body
@@ -217,42 +209,58 @@ function signedMessage(prefix, body) {
   return signedMessage(prefix, encoder.encode(body));
 }
 
-/** The scheme's headers as `name\nvalue\n…` from a Fetch `Headers`/Map-like (has `get`) or a
- * plain object such as Node's `req.headers` (keys matched case-insensitively, first wins). */
-function headerLines(headers, names) {
+/** Set by `headerValues`: bit i when the i-th name was sent. */
+let present = 0;
+
+/**
+ * The values of the headers the core reads (`names`, from the wasm) one per line, in that
+ * order, from a Fetch `Headers`/Map-like (has `get`) or a plain object such as Node's
+ * `req.headers`; `present` says which were sent. Object keys match case-insensitively: the
+ * lowercase key when there is one (Node's own), else the first other casing. `aliasOf[i]` is
+ * the slot of the name alias `i` stands in for; an alias is read only when that name is
+ * absent (the core prefers the name anyway, and every `get` is a call into the runtime).
+ */
+function headerValues(headers, names, aliasOf) {
   if (headers == null || typeof headers !== "object") {
     throw new TypeError("headers must be a Headers instance or an object of header values");
   }
+  const viaGet = typeof headers.get === "function";
+  present = 0;
+  let missing = 0; // bit i: names[i] not found under its lowercase key
   let out = "";
-  if (typeof headers.get === "function") {
-    // An alias (`svix-*`) is read only when its primary name is absent: the core prefers the
-    // primary anyway, and every `Headers.get` is a call into the runtime.
-    let found = 0; // bit i: names[i] was present
-    for (let i = 0; i < names.length; i++) {
-      const primary = ALIAS_OF[names[i]];
-      if (primary !== undefined && (found & (1 << primary)) !== 0) continue;
-      const value = headers.get(names[i]);
-      if (value != null) found |= 1 << i;
-      out = headerLine(out, names[i], value);
+  for (let i = 0; i < names.length; i++) {
+    if (i > 0) out += "\n";
+    if (aliasOf[i] >= 0 && (present & (1 << aliasOf[i])) !== 0) continue;
+    const value = viaGet ? headers.get(names[i]) : Object.hasOwn(headers, names[i]) ? headers[names[i]] : null;
+    if (value == null) {
+      missing |= 1 << i;
+      continue;
     }
-    return out;
+    out += headerValue(names[i], value);
+    present |= 1 << i;
   }
-  let seen = 0; // bit i: names[i] already taken (first wins); no Set allocated per call
+  return viaGet || missing === 0 ? out : otherCasings(headers, names, aliasOf, out.split("\n"), missing);
+}
+
+/** `headerValues`' slow path: the names not found under a lowercase key, in any casing. */
+function otherCasings(headers, names, aliasOf, values, missing) {
   for (const key in headers) {
-    if (!Object.hasOwn(headers, key)) continue;
-    const name = key.toLowerCase();
-    const i = names.indexOf(name);
-    if (i >= 0 && (seen & (1 << i)) === 0) {
-      seen |= 1 << i;
-      out = headerLine(out, name, headers[key]);
-    }
+    if (!Object.hasOwn(headers, key) || headers[key] == null) continue;
+    const i = names.indexOf(key.toLowerCase());
+    if (i < 0 || (missing & (1 << i)) === 0) continue;
+    if (aliasOf[i] >= 0 && (present & (1 << aliasOf[i])) !== 0) continue;
+    values[i] = headerValue(names[i], headers[key]);
+    present |= 1 << i;
+    missing &= ~(1 << i);
   }
-  return out;
+  return values.join("\n");
 }
 
 class SchemeWebhook {
   #core;
   #scheme;
+  #names;
+  #aliasOf;
   #nodeKeys = null;
   #webKeys = null;
   #webCrypto = true;
@@ -260,6 +268,9 @@ class SchemeWebhook {
   constructor(scheme, secret, options = {}, defaultRule) {
     this.#scheme = scheme;
     this.#core = new WebhookCore(scheme, options.tolerance === undefined ? 300 : Number(options.tolerance));
+    this.#names = this.#core.header_names().split("\n");
+    // `svix-x` stands in for `webhook-x` (Standard Webhooks' alias names).
+    this.#aliasOf = this.#names.map((n) => (n.startsWith("svix-") ? this.#names.indexOf(`webhook-${n.slice(5)}`) : -1));
     const secrets = Array.isArray(secret) ? secret : [secret];
     if (secrets.length === 0) throw new WebhookSecretError(message("no_secrets", {}), "no_secrets");
     for (const s of secrets) {
@@ -287,13 +298,13 @@ class SchemeWebhook {
   }
 
   #check(payload, headers, now) {
-    const lines = headerLines(headers, SCHEME_HEADERS[this.#scheme]);
+    const values = headerValues(headers, this.#names, this.#aliasOf);
     const secs = Math.floor((now ?? Date.now()) / 1000);
     const text = typeof payload === "string";
     const body = text ? payload : toBytes(payload);
     let failed;
     if (this.#nodeKeys !== null && (text ? body.length : body.byteLength) >= NATIVE_MIN_BYTES) {
-      const prefix = this.#core.prepare(lines, secs);
+      const prefix = this.#core.prepare(values, present, secs);
       if (prefix === undefined) throw this.#fail(this.#core.error_number());
       const keys = this.#nodeKeys;
       const mac = (key) => nodeCrypto.createHmac("sha256", key).update(prefix).update(body).digest();
@@ -305,7 +316,7 @@ class SchemeWebhook {
       }
       failed = this.#core.finish(macs);
     } else {
-      failed = this.#core.verify(lines, text ? utf8(body) : body, secs);
+      failed = this.#core.verify(values, present, text ? utf8(body) : body, secs);
     }
     if (failed !== 0) throw this.#fail(failed);
   }
@@ -317,8 +328,8 @@ class SchemeWebhook {
     if (this.#nodeKeys !== null || !this.#webCrypto || size < NATIVE_MIN_BYTES || !globalThis.crypto?.subtle) {
       return this.#check(body, headers, now);
     }
-    const lines = headerLines(headers, SCHEME_HEADERS[this.#scheme]);
-    const prefix = this.#core.prepare(lines, Math.floor((now ?? Date.now()) / 1000));
+    const values = headerValues(headers, this.#names, this.#aliasOf);
+    const prefix = this.#core.prepare(values, present, Math.floor((now ?? Date.now()) / 1000));
     if (prefix === undefined) throw this.#fail(this.#core.error_number());
     this.#webKeys ??= await Promise.all(
       this.#keys().map((k) => crypto.subtle.importKey("raw", k, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])),
