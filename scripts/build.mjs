@@ -197,7 +197,8 @@ async function bindAndOptimize(name, entry, cargoWasm, glueDir, { simd, force })
   );
   // npm entries ship their glue minified; done here, once per fresh glue (minifying is not
   // idempotent with keepNames).
-  if (entry.wrapper) await minify([join(glueDir, `${outName}.js`)]);
+  // Its names are internal (the wrapper re-exports nothing of it), so they need not survive.
+  if (entry.wrapper) await minify([join(glueDir, `${outName}.js`)], { keepNames: false });
   await timed(`${name}: wasm-opt ${entry.optimize.join(" ")}`, () =>
     run(bin("wasm-opt"), [wasmOut, "-o", wasmOut, ...entry.optimize, "--strip-debug", "--strip-producers", ...WASM_OPT_FEATURES, ...(simd ? ["--enable-simd"] : [])]),
   );
@@ -254,12 +255,12 @@ function copyWrapper(wrapper, outDir) {
 
 /** Minifies the npm entries' JS in place (what a plain `<script type="module">` downloads;
  * the `.d.ts` files document the API). Names are kept, so exported classes keep theirs. */
-async function minify(files) {
+async function minify(files, { keepNames = true } = {}) {
   const esbuild = await import("esbuild");
   for (const file of files) {
     const { code } = await esbuild.transform(readFileSync(file, "utf8"), {
       minify: true,
-      keepNames: true,
+      keepNames,
       format: "esm",
       target: "esnext",
     });
