@@ -172,9 +172,9 @@ export class BatchView {
               'li',
               {},
               timeEl(entry.at),
-              entry.from ? `${words(entry.from)} → ${words(entry.to)}` : words(entry.to),
+              entry.from ? `${words(entry.from)} → ${words(entry.to)}` : entry.to === null ? entry.note : words(entry.to),
               entry.source ? el('span', { class: `source ${entry.source}`, title: `Learned through ${entry.source}` }, entry.source) : null,
-              entry.note ? el('span', { class: 'hint' }, ` ${entry.note}`) : null,
+              entry.note && entry.to !== null ? el('span', { class: 'hint' }, ` ${entry.note}`) : null,
             ),
           )
         : [el('li', {}, 'No changes recorded yet.')]),
@@ -323,17 +323,37 @@ const STAMPS = [
   ['expired_at', 'expired'],
 ];
 
+/** Words for a timeline entry's `ref` where it records an event rather than its cause (the
+ * cause, a delivery or poll id, is not shown). */
+function refNote(ref) {
+  const ingested = /^results_ingested:(\d+) missing:(\d+) duplicates:(\d+)$/.exec(String(ref ?? ''));
+  if (ingested) {
+    const [, rows, missing, duplicates] = ingested.map(Number);
+    const extra = [missing ? `${missing} missing` : '', duplicates ? `${duplicates} duplicated` : ''].filter(Boolean);
+    return `results ingested: ${rows} row${rows === 1 ? '' : 's'}${extra.length ? ` (${extra.join(', ')})` : ''}`;
+  }
+  if (ref === 'pause' || ref === 'resume') return `${ref}d by an operator`;
+  return null;
+}
+
 /** The worker's timeline (with sources), else the gateway's timestamps. */
 function timelineOf(batch) {
   const list = block(batch).timeline ?? block(batch).events;
   if (Array.isArray(list) && list.length) {
-    return list.map((e) => ({
-      at: e.at ?? e.recorded_at ?? e.time ?? e.created_at,
-      from: e.from ?? e.from_status ?? null,
-      to: e.to ?? e.to_status ?? e.status ?? e.type ?? '',
-      source: String(e.source ?? '').toLowerCase() || null,
-      note: e.note ?? e.reason ?? null,
-    }));
+    return list.map((e) => {
+      const from = e.from ?? e.from_status ?? null;
+      const to = e.to ?? e.to_status ?? e.status ?? e.type ?? '';
+      const note = e.note ?? e.reason ?? refNote(e.ref);
+      // An entry that changes no status (results ingested) is shown by what happened.
+      const same = from !== null && from === to && note !== null;
+      return {
+        at: e.at ?? e.recorded_at ?? e.time ?? e.created_at,
+        from: same ? null : from,
+        to: same ? null : to,
+        source: String(e.source ?? '').toLowerCase() || null,
+        note,
+      };
+    });
   }
   return STAMPS.filter(([field]) => batch[field])
     .map(([field, to]) => ({ at: batch[field], to, source: null, note: 'gateway timestamp' }))

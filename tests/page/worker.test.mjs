@@ -63,6 +63,12 @@ test('served by the Worker: the demo completes live, with the timeline sources a
   assert.ok(sources.length >= 2 && sources.every((s) => ['webhook', 'poll', 'api'].includes(s)), sources.join());
   assert.match(await page.locator('#batch-monitoring').textContent(), /Paused \(batchhook\)\s*no/);
   await page.locator('#batch-totals', { hasText: /Result rows stored\s*12/ }).waitFor({ timeout: 20_000 });
+  // The ingestion is a timeline entry that changes no status: shown in words, not as
+  // "completed → completed".
+  const ingested = page.locator('#batch-timeline li', { hasText: 'results ingested: 12 rows' });
+  await ingested.waitFor({ timeout: 20_000 });
+  assert.match(await ingested.textContent(), /api/);
+  assert.ok(!(await page.locator('#batch-timeline').textContent()).includes('completed → completed'));
   // Delivery facts are labelled rows: counts as numbers, the receipt time as a date like the
   // page's other times, never a raw millisecond count ("1,795,652,996,636").
   const facts = page.locator('#batch-monitoring dt:text-is("Delivery facts") + dd > dl');
