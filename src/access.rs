@@ -4,7 +4,7 @@
 //!   `Authorization: Bearer …` header into the caller's [`Workspace`]. Tokens are compared by
 //!   their SHA-256 digests in constant time, and every configured token is always compared, so
 //!   neither the position nor the length of a matching token shows in the timing.
-//! - Every stored batch belongs to one workspace; [`Workspace::owns`] is the one scoping rule
+//! - Every stored batch belongs to at most one workspace; [`visible`] is the one scoping rule
 //!   (another workspace's batch is answered as if it did not exist).
 //! - [`Origins`] reads `ALLOWED_ORIGINS` and [`Origins::decide`] answers a request's `Origin`
 //!   (including `OPTIONS` preflights) with the CORS headers to add or a refusal.
@@ -41,12 +41,16 @@ impl Workspace {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
 
-    /// Whether a record stored under `owner` is visible to this workspace. A record without an
-    /// owner (e.g. first seen through a webhook, never created through the API) belongs to no
-    /// workspace and is visible to none.
-    pub fn owns(&self, owner: Option<&str>) -> bool {
-        owner == Some(self.0.as_str())
+/// Whether a record stored under `owner` is visible to `workspace`: a workspace sees what it
+/// owns, and a record no workspace owns (first seen through a webhook, never created through
+/// the API) is seen by the operator workspace ([`Tokens::operator`]) only. The batch index's
+/// list query applies the same rule in SQL.
+pub fn visible(owner: Option<&str>, workspace: &str, operator: bool) -> bool {
+    match owner {
+        Some(owner) => owner == workspace,
+        None => operator,
     }
 }
 
@@ -454,11 +458,13 @@ mod tests {
     }
 
     #[wasm_bindgen_test(unsupported = test)]
-    fn scopes_records_to_their_own_workspace() {
-        let alpha = Workspace::new("alpha").unwrap();
-        assert!(alpha.owns(Some("alpha")));
-        assert!(!alpha.owns(Some("beta")));
-        assert!(!alpha.owns(None));
+    fn scopes_records_to_their_own_workspace_and_unowned_ones_to_the_operator() {
+        for operator in [false, true] {
+            assert!(visible(Some("alpha"), "alpha", operator));
+            assert!(!visible(Some("beta"), "alpha", operator));
+        }
+        assert!(!visible(None, "alpha", false));
+        assert!(visible(None, "ops", true));
     }
 
     #[wasm_bindgen_test(unsupported = test)]

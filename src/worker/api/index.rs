@@ -185,7 +185,8 @@ async fn handle(sql: &SqlStorage, mut req: Request) -> Answer {
             let raw = req.url()?.query().unwrap_or("").to_owned();
             let query = ListQuery::parse(&raw)?;
             let base = req.headers().get(BASE_HEADER)?;
-            // The operator workspace also lists the batches no workspace owns.
+            // The operator workspace also lists the batches no workspace owns: the rule of
+            // `access::visible`, as a filter on the owner column.
             let also = match req.headers().get(OPERATOR_HEADER)? {
                 Some(_) => UNOWNED,
                 None => workspace.as_str(),

@@ -86,10 +86,7 @@ async fn handle(state: &State, env: &Env, mut req: Request) -> Answer {
     let owner: Option<String> = store::meta(&sql, "api.owner")?;
     let batch_id: Option<String> = store::meta(&sql, "batch_id")?;
     let operator = req.headers().get(OPERATOR_HEADER)?.is_some();
-    let visible = match owner.as_deref() {
-        Some(owner) => owner == workspace,
-        None => operator,
-    };
+    let visible = crate::access::visible(owner.as_deref(), &workspace, operator);
     let (Some(batch_id), true) = (batch_id, visible) else {
         return Err(V1Error::NotFound(
             "batch_not_found",
