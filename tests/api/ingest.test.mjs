@@ -109,3 +109,43 @@ test("50,000 result rows are ingested in bounded chunks, across a pause and a re
   const failed = rows.filter((r) => r.outcome === "failed").map((r) => r.custom_id);
   assert.deepEqual(new Set(failed), new Set(failRows.map((i) => `row-${i}`)));
 });
+
+test("chunk fetches the gateway refuses (503, 429 with Retry-After) are retried with backoff until every row is stored once", { timeout: 120_000 }, async () => {
+  const rows = 3_000;
+  const batch = await stack.create({ rows });
+  await stack.waitView(batch.id, (v) => v.status === "completed", { timeoutMs: 60_000, what: "completion" });
+  // Every /v1 call now fails half the time: 503, or 429 asking for 1 s.
+  await stack.emu.admin("POST", "/_admin/faults", { api_5xx_rate: 0.3, api_429_rate: 0.2, retry_after_s: 1 });
+  let sawFailures = 0;
+  let done;
+  try {
+    done = await stack.waitView(
+      batch.id,
+      (v) => {
+        sawFailures = Math.max(sawFailures, v.batchhook.ingestion?.fetch_failures_in_a_row ?? 0);
+        return v.batchhook.ingestion?.state === "done";
+      },
+      { timeoutMs: 90_000, what: "ingestion through injected faults" },
+    );
+    assert.equal(done.batchhook.results_stored, rows);
+    assert.equal(done.batchhook.ingestion.totals.rows, rows);
+    assert.equal(done.batchhook.ingestion.fetch_failures_in_a_row, 0, "reset by the last success");
+  } finally {
+    await stack.emu.admin("POST", "/_admin/faults", {});
+  }
+  // The chunk fetches of this batch's files, as the gateway saw them: after a 429 the next
+  // fetch waited for its Retry-After.
+  const files = [done.output_file_id, done.error_file_id, done.input_file_id].filter(Boolean);
+  const log = (await stack.emu.admin("GET", "/_admin/requests")).body.data.filter(
+    (e) => e.path.startsWith("/v1/files/") && files.some((f) => e.path.includes(f)),
+  );
+  const refused = log.filter((e) => e.fault);
+  assert.ok(refused.length > 0 && sawFailures > 0, "faults reached the chunk fetches");
+  figures.refused_chunk_fetches = refused.length;
+  for (const [i, e] of log.entries()) {
+    if (e.fault !== "rate_limited" || !log[i + 1]) continue;
+    assert.ok(log[i + 1].at_ms - e.at_ms >= 950, `fetch ${i + 1} came ${log[i + 1].at_ms - e.at_ms} ms after a 429 asking for 1 s`);
+  }
+  const { rows: stored } = await stack.results(batch.id, { limit: 1000 });
+  assert.equal(new Set(stored.map((r) => r.custom_id)).size, rows);
+});

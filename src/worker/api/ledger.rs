@@ -23,7 +23,7 @@ use super::front::{BASE_HEADER, OPERATOR_HEADER, WORKSPACE_HEADER};
 use super::{fanout, V1Error};
 use crate::batch::{Batch, LifecycleStatus};
 use crate::control::{CancelDecision, Control};
-use crate::gateway::{self, Transport};
+use crate::gateway::{self, RetryAfter, Transport};
 use crate::ingest::{
     is_end_of_file, ranged_answer, Cursor, FileKind, IngestedRow, Join, DEFAULT_CHUNK_BYTES,
 };
@@ -35,6 +35,7 @@ use crate::worker::{config, txn};
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use std::time::Duration;
 use worker::{Env, Method, Request, Response, SqlStorage, State, WebSocketPair};
 
 type Answer = Result<Response, V1Error>;
@@ -356,6 +357,7 @@ async fn full_state(
         Some(c) => json!({
             "state": if c.is_done() { "done" } else if control.paused { "paused" } else { "running" },
             "position": c.position(),
+            "fetch_failures_in_a_row": store::meta::<IngestRetry>(sql, INGEST_RETRY)?.unwrap_or_default().failures,
             "totals": c.totals(),
             "join": join_view(sql, c)?,
             "wasm_memory_bytes": wasm_memory_bytes(),
@@ -675,17 +677,22 @@ async fn ingest_step(state: &State, env: &Env) -> worker::Result<Option<i64>> {
         store::set_meta(&sql, "api.cursor", &cursor)?;
         return Ok(None);
     };
+    // The alarm also runs for other reasons (polls, the outbox): a chunk refused earlier is
+    // not fetched again before its retry time.
+    let now = js_sys::Date::now() as i64;
+    let retry: IngestRetry = store::meta(&sql, INGEST_RETRY)?.unwrap_or_default();
+    if now < retry.not_before {
+        return Ok(Some(retry.not_before));
+    }
     let mut http = gateway::file_content(&request.file_id)
         .map_err(|e| worker::Error::RustError(e.to_string()))?;
     http.headers.push(("range".into(), request.range_header()));
     let transport = config::gateway(env);
-    let now = js_sys::Date::now() as i64;
-    let retry = Some(now + 5_000);
     let response = match transport.send(http).await {
         Ok(r) => r,
         Err(e) => {
             worker::console_warn!("batchhook: result chunk fetch failed: {}", e.message);
-            return Ok(retry);
+            return retry_ingest(&sql, env, retry, now, None).map(Some);
         }
     };
     let answer = ranged_answer(
@@ -696,8 +703,15 @@ async fn ingest_step(state: &State, env: &Env) -> worker::Result<Option<i64>> {
     );
     let Some((bytes, total)) = answer else {
         worker::console_warn!("batchhook: result chunk answered HTTP {}", response.status);
-        return Ok(retry);
+        let retry_after = response
+            .header("retry-after")
+            .and_then(RetryAfter::parse)
+            .map(|r| r.delay(now / 1000));
+        return retry_ingest(&sql, env, retry, now, retry_after).map(Some);
     };
+    if retry.failures > 0 {
+        store::set_meta(&sql, INGEST_RETRY, &IngestRetry::default())?;
+    }
     let eof = is_end_of_file(&request, bytes.len() as u64, total);
     let chunk = cursor
         .consume(&request, bytes, eof, None)
@@ -740,6 +754,36 @@ async fn ingest_step(state: &State, env: &Env) -> worker::Result<Option<i64>> {
     })?;
     let interval = config::number(env, "INGEST_INTERVAL_MS", 0) as i64;
     Ok((committed && !done).then_some(now + interval))
+}
+
+/// Meta key of the [`IngestRetry`].
+const INGEST_RETRY: &str = "api.ingest_retry";
+
+/// Result chunk fetches that failed in a row, and when the next may go out.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+struct IngestRetry {
+    failures: u32,
+    not_before: i64,
+}
+
+/// Records a failed chunk fetch and returns when to fetch again: the core's poll schedule
+/// (backoff from `POLL_MIN_MS` up to `POLL_MAX_MS`, jittered, never before the gateway's
+/// `Retry-After`), counting the failures in a row.
+fn retry_ingest(
+    sql: &SqlStorage,
+    env: &Env,
+    last: IngestRetry,
+    now: i64,
+    retry_after: Option<Duration>,
+) -> worker::Result<i64> {
+    let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
+    let delay = config::poll_schedule(env).next_delay(last.failures, seed, retry_after);
+    let next = IngestRetry {
+        failures: last.failures.saturating_add(1),
+        not_before: now + delay.as_millis() as i64,
+    };
+    store::set_meta(sql, INGEST_RETRY, &next)?;
+    Ok(next.not_before)
 }
 
 /// Stores a result row unless its `custom_id` already has one; returns whether it was stored.
