@@ -1,7 +1,8 @@
 // Types of batchhook/webhook (the same for every export condition).
 
 /** Something headers can be read from: a Fetch `Headers` (or anything with `get`), or a plain
- * object such as Node's `req.headers` (keys matched case-insensitively). */
+ * object such as Node's `req.headers` (keys matched case-insensitively; a lowercase key wins
+ * over other casings of the same name; array values are joined with ", "). */
 export type WebhookHeaders =
   | { get(name: string): string | null | undefined }
   | Record<string, string | string[] | undefined>;
