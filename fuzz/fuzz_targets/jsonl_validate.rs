@@ -27,5 +27,8 @@ fuzz_target!(|data: &[u8]| {
     results.feed_output(bytes);
     results.feed_errors(bytes);
     let summary = results.finish();
-    assert_eq!(summary.rows.len() as u64, summary.succeeded + summary.failed + summary.missing);
+    assert_eq!(
+        summary.rows.len() as u64,
+        summary.succeeded + summary.failed + summary.missing
+    );
 });
