@@ -81,12 +81,7 @@ impl DurableObject for BatchLedger {
             Ok(resp) => Ok(resp),
             Err(err) => err.into_response(),
         };
-        if self.schema.is_ok() && !self.unchanged.get() {
-            // The operator API: push new timeline entries to sockets, start result ingestion.
-            if let Err(e) = api::ledger::after_change(&self.state, &self.env).await {
-                worker::console_warn!("batchhook: operator API hook failed: {e}");
-            }
-        }
+        self.after_change().await;
         answer
     }
 
@@ -160,6 +155,37 @@ impl DurableObject for BatchLedger {
     }
 }
 
+/// The RPC face of the ledger (`stub.deliver(…)`, forwarded by `worker/shim.mjs`): the
+/// intake's hot path skips building, routing and answering an HTTP request on both sides.
+#[wasm_bindgen::prelude::wasm_bindgen]
+impl BatchLedger {
+    /// Records and applies one verified delivery, as `POST /deliveries` does: `facts` is the
+    /// [`DeliveryHeaders`] JSON, `fault` the test fault (honoured only with test routes on).
+    /// Resolves to `[http_status, json_body]`.
+    #[wasm_bindgen::prelude::wasm_bindgen(js_name = deliver)]
+    pub async fn deliver_rpc(
+        &self,
+        batch_id: String,
+        facts: String,
+        body: Vec<u8>,
+        fault: Option<String>,
+    ) -> std::result::Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue> {
+        self.unchanged.set(false);
+        let answer = match &self.schema {
+            Err(why) => Err(ApiError::Unavailable(format!(
+                "the ledger schema could not be applied: {why}"
+            ))),
+            Ok(_) => self.receive(batch_id, &facts, &body, fault).await,
+        };
+        let (status, json) = match answer {
+            Ok(json) => (200, json.to_string()),
+            Err(err) => err.into_parts(),
+        };
+        self.after_change().await;
+        Ok(js_sys::Array::of2(&status.into(), &json.into()).into())
+    }
+}
+
 impl BatchLedger {
     async fn route(&self, mut req: Request) -> std::result::Result<Response, ApiError> {
         if let Err(why) = &self.schema {
@@ -169,7 +195,19 @@ impl BatchLedger {
         }
         let sql = self.state.storage().sql();
         match (req.method(), req.path().as_str()) {
-            (Method::Post, "/deliveries") => self.receive(req).await,
+            (Method::Post, "/deliveries") => {
+                let header = |name: &str| -> std::result::Result<String, ApiError> {
+                    req.headers().get(name)?.ok_or_else(|| {
+                        ApiError::BadRequest(format!("the internal header {name} is missing"))
+                    })
+                };
+                let batch_id = header("x-batchhook-batch-id")?;
+                let facts = header("x-batchhook-delivery")?;
+                let fault = req.headers().get("x-batchhook-test-fault")?;
+                let body = req.bytes().await?;
+                let answer = self.receive(batch_id, &facts, &body, fault).await?;
+                Ok(Response::from_json(&answer)?)
+            }
             (Method::Get, "/state") => view::batch(&sql, self.state.storage().get_alarm().await?),
             (Method::Post, "/poll") => {
                 let now = js_sys::Date::now() as i64;
@@ -226,23 +264,19 @@ impl BatchLedger {
         }
     }
 
-    /// Records and applies one verified delivery (see the module docs).
-    async fn receive(&self, mut req: Request) -> std::result::Result<Response, ApiError> {
-        let header = |name: &str| -> std::result::Result<String, ApiError> {
-            req.headers().get(name)?.ok_or_else(|| {
-                ApiError::BadRequest(format!("the internal header {name} is missing"))
-            })
-        };
-        let batch_id = header("x-batchhook-batch-id")?;
-        let facts: DeliveryHeaders = serde_json::from_str(&header("x-batchhook-delivery")?)
+    /// Records and applies one verified delivery (see the module docs): `facts` is the
+    /// [`DeliveryHeaders`] JSON. Answers the JSON the sender gets.
+    async fn receive(
+        &self,
+        batch_id: String,
+        facts: &str,
+        body: &[u8],
+        fault: Option<String>,
+    ) -> std::result::Result<serde_json::Value, ApiError> {
+        let facts: DeliveryHeaders = serde_json::from_str(facts)
             .map_err(|e| ApiError::BadRequest(format!("x-batchhook-delivery is not valid: {e}")))?;
-        let fault = match self.test_routes {
-            true => req.headers().get("x-batchhook-test-fault")?,
-            false => None,
-        };
-        let body = req.bytes().await?;
-        let delivery =
-            Delivery::parse(&facts.webhook_id, facts.signed_at, facts.received_at, &body);
+        let fault = fault.filter(|_| self.test_routes);
+        let delivery = Delivery::parse(&facts.webhook_id, facts.signed_at, facts.received_at, body);
         let now = js_sys::Date::now() as i64;
         let schedule = self.schedule;
         let seed = seed();
@@ -278,12 +312,23 @@ impl BatchLedger {
         api::ledger::wake_at(&self.state, due).await?;
         self.unchanged
             .set(matches!(outcome.outcome, "duplicate" | "stale"));
-        Ok(Response::from_json(&serde_json::json!({
+        Ok(serde_json::json!({
             "webhook_id": webhook_id,
             "outcome": outcome.outcome,
             "reason": outcome.reason,
             "status": outcome.status,
-        }))?)
+        }))
+    }
+
+    /// After a request that may have changed the batch (not a `duplicate` or `stale`
+    /// delivery): the operator API pushes new timeline entries to sockets and starts result
+    /// ingestion. A failure here is logged; the request's answer stands.
+    async fn after_change(&self) {
+        if self.schema.is_ok() && !self.unchanged.get() {
+            if let Err(e) = api::ledger::after_change(&self.state, &self.env).await {
+                worker::console_warn!("batchhook: operator API hook failed: {e}");
+            }
+        }
     }
 
     /// Polls the gateway once and applies the result; returns when the next poll is due.

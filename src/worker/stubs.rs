@@ -3,7 +3,7 @@
 //! Internal requests use the host `https://do` (ignored by the runtime), JSON bodies, and for
 //! a delivery the raw webhook body with its facts in the `x-batchhook-delivery` header (JSON).
 
-use crate::worker::errors::ApiError;
+use crate::worker::errors::{json_response, ApiError};
 use crate::worker::ledger_object::DeliveryHeaders;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -65,9 +65,10 @@ pub async fn deliver(
 
 /// [`deliver`] with the body already in a JS buffer (the intake's request body).
 ///
-/// Called once per webhook, so it talks to the stub directly (a plain init object and the
-/// request body's own JS buffer) instead of building a `worker::Request`, which copies the
-/// body out of wasm again and reads the `cf` object the internal hop does not need.
+/// Called once per webhook, so it calls the ledger's RPC method `deliver` (see
+/// `ledger_object`) rather than its `POST /deliveries` route: no request or response object,
+/// header list or body stream is built on either side of the hop. The ledger answers
+/// `[http_status, json_body]`; a failed call (the object or its storage broke) is a 503.
 pub async fn deliver_buffer(
     env: &Env,
     batch_id: &str,
@@ -77,28 +78,27 @@ pub async fn deliver_buffer(
 ) -> Result<Response, ApiError> {
     let facts =
         serde_json::to_string(delivery).map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let headers = js_sys::Object::new();
-    let set = |target: &js_sys::Object, key: &str, value: &JsValue| {
-        js_sys::Reflect::set(target, &JsValue::from_str(key), value).map(drop)
-    };
-    let init = js_sys::Object::new();
     let answer = async {
-        set(&headers, "x-batchhook-batch-id", &batch_id.into())?;
-        set(&headers, "x-batchhook-delivery", &facts.as_str().into())?;
-        if let Some(fault) = fault.as_deref() {
-            set(&headers, "x-batchhook-test-fault", &fault.into())?;
-        }
-        set(&init, "method", &"POST".into())?;
-        set(&init, "headers", &headers)?;
-        set(&init, "body", body)?;
         let stub: js_sys::Object = ledger(env, batch_id).map_err(JsValue::from)?.into_rpc();
-        let fetch: js_sys::Function = js_sys::Reflect::get(&stub, &"fetch".into())?.dyn_into()?;
-        let pending = fetch.call2(&stub, &"https://do/deliveries".into(), &init)?;
-        JsFuture::from(js_sys::Promise::from(pending))
+        let deliver: js_sys::Function =
+            js_sys::Reflect::get(&stub, &"deliver".into())?.dyn_into()?;
+        let args = js_sys::Array::of4(
+            &batch_id.into(),
+            &facts.as_str().into(),
+            body,
+            &fault.as_deref().map_or(JsValue::UNDEFINED, JsValue::from),
+        );
+        // `Reflect.apply`: an RPC stub's method would take `deliver.apply(…)` as a call of a
+        // remote method named `apply`.
+        let pending = js_sys::Reflect::apply(&deliver, &stub, &args)?;
+        let answer: js_sys::Array = JsFuture::from(js_sys::Promise::from(pending))
             .await?
-            .dyn_into::<web_sys::Response>()
+            .dyn_into()?;
+        let status = answer.get(0).as_f64().unwrap_or(500.0) as u16;
+        Ok::<_, JsValue>((status, answer.get(1).as_string().unwrap_or_default()))
     };
-    Ok(Response::from(answer.await.map_err(worker::Error::from)?))
+    let (status, json) = answer.await.map_err(worker::Error::from)?;
+    Ok(json_response(status, json)?)
 }
 
 /// Stores a verified delivery that cannot be routed in the index's dead-letter table.
