@@ -22,6 +22,8 @@ use crate::worker::apply::{self, PollResult};
 use crate::worker::errors::ApiError;
 use crate::worker::{api, config, migrations, store, stubs, txn, view};
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsCast;
+use worker::worker_sys::DurableObjectState;
 use worker::{
     durable_object, DurableObject, Env, Method, Request, Response, Result, State, WebSocket,
     WebSocketIncomingMessage,
@@ -81,7 +83,9 @@ impl DurableObject for BatchLedger {
             Ok(resp) => Ok(resp),
             Err(err) => err.into_response(),
         };
-        self.after_change().await;
+        if self.changed() {
+            after_change(&self.state, &self.env).await;
+        }
         answer
     }
 
@@ -102,7 +106,7 @@ impl DurableObject for BatchLedger {
             return Response::empty();
         };
         let now = js_sys::Date::now() as i64;
-        let flushed = self.flush_outbox().await;
+        let flushed = flush_outbox(&self.state, &self.env).await;
         let mut wake = if flushed {
             None
         } else {
@@ -181,7 +185,16 @@ impl BatchLedger {
             Ok(json) => (200, json.to_string()),
             Err(err) => err.into_parts(),
         };
-        self.after_change().await;
+        if self.changed() {
+            // The sender's answer does not wait for the index and the sockets: the hook runs
+            // after it, as the alarm it used to fire did (its work is idempotent, and the next
+            // request to this object may interleave with it at its awaits).
+            let raw: &wasm_bindgen::JsValue = self.state.as_raw().as_ref();
+            let state = State::from(raw.clone().unchecked_into::<DurableObjectState>());
+            let env = self.env.clone();
+            self.state
+                .wait_until(async move { after_change(&state, &env).await });
+        }
         Ok(js_sys::Array::of2(&status.into(), &json.into()).into())
     }
 }
@@ -320,23 +333,10 @@ impl BatchLedger {
         }))
     }
 
-    /// After a request that may have changed the batch (not a `duplicate` or `stale`
-    /// delivery): the queued summary goes to the index now, then the operator API pushes new
-    /// timeline entries to sockets and starts result ingestion. A failure here is logged; the
-    /// request's answer stands.
-    ///
-    /// Sending the summary here rather than from an alarm fired for it (what the operator
-    /// API's hook does with a waiting outbox) saves a whole alarm run per status change,
-    /// measured at about a millisecond of CPU per new batch. Should the index not take it, the
-    /// hook still finds the outbox waiting and leaves the retry to the alarm.
-    async fn after_change(&self) {
-        if self.schema.is_err() || self.unchanged.get() {
-            return;
-        }
-        self.flush_outbox().await;
-        if let Err(e) = api::ledger::after_change(&self.state, &self.env).await {
-            worker::console_warn!("batchhook: operator API hook failed: {e}");
-        }
+    /// Whether the request just handled may have changed the batch (anything but a
+    /// `duplicate` or `stale` delivery) on a usable schema: then [`after_change`] runs.
+    fn changed(&self) -> bool {
+        self.schema.is_ok() && !self.unchanged.get()
     }
 
     /// Polls the gateway once and applies the result; returns when the next poll is due.
@@ -364,38 +364,53 @@ impl BatchLedger {
             apply::poll(sql, &batch_id, &result, now, &schedule, seed)
         })
     }
+}
 
-    /// Sends queued summaries to the index; `false` if some remain.
-    async fn flush_outbox(&self) -> bool {
-        let sql = self.state.storage().sql();
-        let rows = match store::outbox(&sql) {
-            Ok(rows) if rows.is_empty() => return true,
-            Ok(rows) => rows,
-            Err(_) => return false,
-        };
-        let last = rows.last().map(|r| r.seq).unwrap_or_default();
-        let summaries: Vec<serde_json::Value> = rows
-            .iter()
-            .filter_map(|r| serde_json::from_str(&r.summary).ok())
-            .collect();
-        let body = serde_json::Value::Array(summaries).to_string().into_bytes();
-        let sent = match stubs::index(&self.env) {
-            Ok(stub) => stubs::call(&stub, Method::Post, "/summaries", &[], Some(body)).await,
-            Err(e) => Err(e),
-        };
-        match sent {
-            Ok(resp) if resp.status_code() < 300 => store::ack_outbox(&sql, last).is_ok(),
-            Ok(resp) => {
-                worker::console_warn!(
-                    "batchhook: the index refused summaries: {}",
-                    resp.status_code()
-                );
-                false
-            }
-            Err(e) => {
-                worker::console_warn!("batchhook: could not reach the index: {e}");
-                false
-            }
+/// After a request that may have changed the batch: the queued summary goes to the index,
+/// then the operator API pushes new timeline entries to sockets and starts result ingestion.
+/// A failure here is logged; the request's answer stands.
+///
+/// Sending the summary here rather than from an alarm fired for it (what the operator API's
+/// hook does with a waiting outbox) saves a whole alarm run per status change, measured at
+/// about a millisecond of CPU per new batch. Should the index not take it, the hook still
+/// finds the outbox waiting and leaves the retry to the alarm.
+async fn after_change(state: &State, env: &Env) {
+    flush_outbox(state, env).await;
+    if let Err(e) = api::ledger::after_change(state, env).await {
+        worker::console_warn!("batchhook: operator API hook failed: {e}");
+    }
+}
+
+/// Sends queued summaries to the index; `false` if some remain.
+async fn flush_outbox(state: &State, env: &Env) -> bool {
+    let sql = state.storage().sql();
+    let rows = match store::outbox(&sql) {
+        Ok(rows) if rows.is_empty() => return true,
+        Ok(rows) => rows,
+        Err(_) => return false,
+    };
+    let last = rows.last().map(|r| r.seq).unwrap_or_default();
+    let summaries: Vec<serde_json::Value> = rows
+        .iter()
+        .filter_map(|r| serde_json::from_str(&r.summary).ok())
+        .collect();
+    let body = serde_json::Value::Array(summaries).to_string().into_bytes();
+    let sent = match stubs::index(env) {
+        Ok(stub) => stubs::call(&stub, Method::Post, "/summaries", &[], Some(body)).await,
+        Err(e) => Err(e),
+    };
+    match sent {
+        Ok(resp) if resp.status_code() < 300 => store::ack_outbox(&sql, last).is_ok(),
+        Ok(resp) => {
+            worker::console_warn!(
+                "batchhook: the index refused summaries: {}",
+                resp.status_code()
+            );
+            false
+        }
+        Err(e) => {
+            worker::console_warn!("batchhook: could not reach the index: {e}");
+            false
         }
     }
 }
