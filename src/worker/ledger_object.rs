@@ -165,38 +165,83 @@ impl DurableObject for BatchLedger {
 impl BatchLedger {
     /// Records and applies one verified delivery, as `POST /deliveries` does: `facts` is the
     /// [`DeliveryHeaders`] JSON, `fault` the test fault (honoured only with test routes on).
-    /// Resolves to `[http_status, json_body]`.
+    /// Answers `[http_status, json_body]`, or a promise of it when the delivery moved the next
+    /// poll and the alarm must be set first: the common delivery runs synchronously, without
+    /// a future, a promise and a microtask on the wasm side.
     #[wasm_bindgen::prelude::wasm_bindgen(js_name = deliver)]
-    pub async fn deliver_rpc(
+    pub fn deliver_rpc(
         &self,
         batch_id: String,
         facts: String,
         body: Vec<u8>,
         fault: Option<String>,
-    ) -> std::result::Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue> {
-        self.unchanged.set(false);
-        let answer = match &self.schema {
-            Err(why) => Err(ApiError::Unavailable(format!(
-                "the ledger schema could not be applied: {why}"
-            ))),
-            Ok(_) => self.receive(batch_id, &facts, &body, fault).await,
+    ) -> wasm_bindgen::JsValue {
+        let recorded = match &self.schema {
+            Err(why) => {
+                let why = format!("the ledger schema could not be applied: {why}");
+                return answer(ApiError::Unavailable(why).into_parts());
+            }
+            Ok(_) => self.record(batch_id, &facts, &body, fault),
         };
-        let (status, json) = match answer {
-            Ok(json) => (200, json.to_string()),
-            Err(err) => err.into_parts(),
-        };
-        if self.changed() {
-            // The sender's answer does not wait for the index and the sockets: the hook runs
-            // after it, as the alarm it used to fire did (its work is idempotent, and the next
-            // request to this object may interleave with it at its awaits).
-            let raw: &wasm_bindgen::JsValue = self.state.as_raw().as_ref();
-            let state = State::from(raw.clone().unchecked_into::<DurableObjectState>());
-            let env = self.env.clone();
-            self.state
-                .wait_until(async move { after_change(&state, &env).await });
+        match recorded {
+            Ok(recorded) if recorded.due.is_some() => {
+                let state = handle(&self.state);
+                let env = self.env.clone();
+                let settled = async move {
+                    let recorded = match api::ledger::wake_at(&state, recorded.due).await {
+                        Ok(()) => Ok(recorded),
+                        Err(e) => Err(ApiError::from(e)),
+                    };
+                    Ok(settle(&state, &env, recorded))
+                };
+                wasm_bindgen_futures::future_to_promise(settled).into()
+            }
+            recorded => settle(&self.state, &self.env, recorded),
         }
-        Ok(js_sys::Array::of2(&status.into(), &json.into()).into())
     }
+}
+
+/// A delivery recorded and applied in its transaction, not yet answered.
+struct Recorded {
+    /// The sender's answer: `{"webhook_id","outcome","reason","status"}`.
+    answer: serde_json::Value,
+    /// Whether it may have changed the batch (anything but `duplicate` or `stale`).
+    changed: bool,
+    /// The next poll's new due time, when it moved (the alarm must follow).
+    due: Option<i64>,
+}
+
+/// The RPC answer for a recorded delivery or its failure; when the batch may have changed (a
+/// failure included, as on the HTTP route), the after-change hook is started under `waitUntil`.
+/// The sender's answer does not wait for the index and the sockets: the hook runs after it,
+/// as the alarm it used to fire did (its work is idempotent, and the next request to this
+/// object may interleave with it at its awaits).
+fn settle(
+    state: &State,
+    env: &Env,
+    recorded: std::result::Result<Recorded, ApiError>,
+) -> wasm_bindgen::JsValue {
+    let (parts, changed) = match recorded {
+        Ok(recorded) => ((200, recorded.answer.to_string()), recorded.changed),
+        Err(err) => (err.into_parts(), true),
+    };
+    if changed {
+        let hook_state = handle(state);
+        let env = env.clone();
+        state.wait_until(async move { after_change(&hook_state, &env).await });
+    }
+    answer(parts)
+}
+
+/// `[http_status, json_body]`.
+fn answer((status, json): (u16, String)) -> wasm_bindgen::JsValue {
+    js_sys::Array::of2(&status.into(), &json.into()).into()
+}
+
+/// Another handle on the same `DurableObjectState`, for a future that outlives `&self`.
+fn handle(state: &State) -> State {
+    let raw: &wasm_bindgen::JsValue = state.as_raw().as_ref();
+    State::from(raw.clone().unchecked_into::<DurableObjectState>())
 }
 
 impl BatchLedger {
@@ -277,8 +322,8 @@ impl BatchLedger {
         }
     }
 
-    /// Records and applies one verified delivery (see the module docs): `facts` is the
-    /// [`DeliveryHeaders`] JSON. Answers the JSON the sender gets.
+    /// Records and applies one verified delivery (see the module docs) and sets the alarm
+    /// when the next poll moved. Answers the JSON the sender gets.
     async fn receive(
         &self,
         batch_id: String,
@@ -286,6 +331,21 @@ impl BatchLedger {
         body: &[u8],
         fault: Option<String>,
     ) -> std::result::Result<serde_json::Value, ApiError> {
+        let recorded = self.record(batch_id, facts, body, fault)?;
+        api::ledger::wake_at(&self.state, recorded.due).await?;
+        self.unchanged.set(!recorded.changed);
+        Ok(recorded.answer)
+    }
+
+    /// Records and applies one verified delivery in one storage transaction: `facts` is the
+    /// [`DeliveryHeaders`] JSON.
+    fn record(
+        &self,
+        batch_id: String,
+        facts: &str,
+        body: &[u8],
+        fault: Option<String>,
+    ) -> std::result::Result<Recorded, ApiError> {
         let facts: DeliveryHeaders = serde_json::from_str(facts)
             .map_err(|e| ApiError::BadRequest(format!("x-batchhook-delivery is not valid: {e}")))?;
         let fault = fault.filter(|_| self.test_routes);
@@ -321,16 +381,17 @@ impl BatchLedger {
                 apply::ensure_polling_from(sql, poll, outcome.poll_now, now, &schedule, seed)?;
             Ok((outcome, (due != before).then_some(due).flatten()))
         })?;
-        // The alarm already matches an unchanged schedule; only a new due time needs it set.
-        api::ledger::wake_at(&self.state, due).await?;
-        self.unchanged
-            .set(matches!(outcome.outcome, "duplicate" | "stale"));
-        Ok(serde_json::json!({
-            "webhook_id": webhook_id,
-            "outcome": outcome.outcome,
-            "reason": outcome.reason,
-            "status": outcome.status,
-        }))
+        Ok(Recorded {
+            answer: serde_json::json!({
+                "webhook_id": webhook_id,
+                "outcome": outcome.outcome,
+                "reason": outcome.reason,
+                "status": outcome.status,
+            }),
+            changed: !matches!(outcome.outcome, "duplicate" | "stale"),
+            // The alarm already matches an unchanged schedule; only a new due time needs it set.
+            due,
+        })
     }
 
     /// Whether the request just handled may have changed the batch (anything but a
