@@ -5,9 +5,10 @@
 
 use crate::worker::errors::{json_response, ApiError};
 use crate::worker::ledger_object::DeliveryHeaders;
+use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
+use worker::{Env, Headers, Method, ObjectNamespace, Request, RequestInit, Response, Stub};
 
 /// Binding of the per-batch ledger namespace.
 pub const LEDGER_BINDING: &str = "BATCH_LEDGER";
@@ -18,9 +19,29 @@ pub const INDEX_NAME: &str = "index";
 
 /// The ledger of `batch_id`.
 pub fn ledger(env: &Env, batch_id: &str) -> worker::Result<Stub> {
-    env.durable_object(LEDGER_BINDING)?
-        .id_from_name(batch_id)?
-        .get_stub()
+    ledgers(env)?.id_from_name(batch_id)?.get_stub()
+}
+
+thread_local! {
+    /// The `env` object the ledger namespace was read from, and the namespace.
+    static LEDGERS: RefCell<Option<(JsValue, ObjectNamespace)>> = const { RefCell::new(None) };
+}
+
+/// The ledger namespace of `env`, read once for as long as the runtime hands the same `env`
+/// object (as `config::intake` does): each read looks the binding up and checks its type, once
+/// per delivery otherwise.
+fn ledgers(env: &Env) -> worker::Result<ObjectNamespace> {
+    let key: &JsValue = env.as_ref();
+    let cached = LEDGERS.with(|cell| match cell.borrow().as_ref() {
+        Some((seen, namespace)) if js_sys::Object::is(seen, key) => Some(namespace.clone()),
+        _ => None,
+    });
+    if let Some(namespace) = cached {
+        return Ok(namespace);
+    }
+    let namespace = env.durable_object(LEDGER_BINDING)?;
+    LEDGERS.with(|cell| *cell.borrow_mut() = Some((key.clone(), namespace.clone())));
+    Ok(namespace)
 }
 
 /// The index.
