@@ -55,10 +55,10 @@ for (const event of ["fetch", "scheduled", "queue", "email", "tail"]) {
 
 export default handlers;
 
-// Methods workerd may call on a Durable Object, and the RPC methods the Worker calls on its
-// stubs (`deliver`: the intake's hop to a BatchLedger); each is forwarded when the Rust class
-// has it.
-const DO_METHODS = ["fetch", "alarm", "webSocketMessage", "webSocketClose", "webSocketError", "deliver"];
+// Methods workerd may call on a Durable Object, and the RPC methods called on their stubs
+// (`deliver`: the intake's hop to a BatchLedger; `summaries`: a ledger's outbox flush to the
+// BatchIndex); each is forwarded when the Rust class has it.
+const DO_METHODS = ["fetch", "alarm", "webSocketMessage", "webSocketClose", "webSocketError", "deliver", "summaries"];
 
 // Per wrapper instance: the Rust object, the wasm generation it lives in, and what built it.
 // Kept outside the instance so that nothing but the forwarded methods is reachable over RPC.

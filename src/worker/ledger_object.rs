@@ -455,18 +455,11 @@ async fn flush_outbox(state: &State, env: &Env) -> bool {
         .iter()
         .filter_map(|r| serde_json::from_str(&r.summary).ok())
         .collect();
-    let body = serde_json::Value::Array(summaries).to_string().into_bytes();
-    let sent = match stubs::index(env) {
-        Ok(stub) => stubs::call(&stub, Method::Post, "/summaries", &[], Some(body)).await,
-        Err(e) => Err(e),
-    };
-    match sent {
-        Ok(resp) if resp.status_code() < 300 => store::ack_outbox(&sql, last).is_ok(),
-        Ok(resp) => {
-            worker::console_warn!(
-                "batchhook: the index refused summaries: {}",
-                resp.status_code()
-            );
+    let json = serde_json::Value::Array(summaries).to_string();
+    match stubs::summaries(env, &json).await {
+        Ok(status) if status < 300 => store::ack_outbox(&sql, last).is_ok(),
+        Ok(status) => {
+            worker::console_warn!("batchhook: the index refused summaries: {status}");
             false
         }
         Err(e) => {

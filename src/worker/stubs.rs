@@ -99,27 +99,39 @@ pub async fn deliver_buffer(
 ) -> Result<Response, ApiError> {
     let facts =
         serde_json::to_string(delivery).map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let args = js_sys::Array::of4(
+        &batch_id.into(),
+        &facts.as_str().into(),
+        body,
+        &fault.as_deref().map_or(JsValue::UNDEFINED, JsValue::from),
+    );
+    let (status, json) = rpc(ledger(env, batch_id)?, "deliver", &args).await?;
+    Ok(json_response(status, json)?)
+}
+
+/// Sends summaries (a JSON list) to the index through its RPC method `summaries` (see
+/// `index_object`); answers the HTTP status `POST /summaries` would have.
+pub async fn summaries(env: &Env, json: &str) -> worker::Result<u16> {
+    let args = js_sys::Array::of1(&json.into());
+    Ok(rpc(index(env)?, "summaries", &args).await?.0)
+}
+
+/// Calls the RPC method `method` of `stub` with `args`; the objects' RPC methods answer
+/// `[http_status, json_body]`.
+async fn rpc(stub: Stub, method: &str, args: &js_sys::Array) -> worker::Result<(u16, String)> {
+    let stub: js_sys::Object = stub.into_rpc();
     let answer = async {
-        let stub: js_sys::Object = ledger(env, batch_id).map_err(JsValue::from)?.into_rpc();
-        let deliver: js_sys::Function =
-            js_sys::Reflect::get(&stub, &"deliver".into())?.dyn_into()?;
-        let args = js_sys::Array::of4(
-            &batch_id.into(),
-            &facts.as_str().into(),
-            body,
-            &fault.as_deref().map_or(JsValue::UNDEFINED, JsValue::from),
-        );
-        // `Reflect.apply`: an RPC stub's method would take `deliver.apply(…)` as a call of a
+        let call: js_sys::Function = js_sys::Reflect::get(&stub, &method.into())?.dyn_into()?;
+        // `Reflect.apply`: an RPC stub's method would take `call.apply(…)` as a call of a
         // remote method named `apply`.
-        let pending = js_sys::Reflect::apply(&deliver, &stub, &args)?;
+        let pending = js_sys::Reflect::apply(&call, &stub, args)?;
         let answer: js_sys::Array = JsFuture::from(js_sys::Promise::from(pending))
             .await?
             .dyn_into()?;
         let status = answer.get(0).as_f64().unwrap_or(500.0) as u16;
         Ok::<_, JsValue>((status, answer.get(1).as_string().unwrap_or_default()))
     };
-    let (status, json) = answer.await.map_err(worker::Error::from)?;
-    Ok(json_response(status, json)?)
+    answer.await.map_err(worker::Error::from)
 }
 
 /// Stores a verified delivery that cannot be routed in the index's dead-letter table.
