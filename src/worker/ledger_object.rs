@@ -164,7 +164,7 @@ impl DurableObject for BatchLedger {
 #[wasm_bindgen::prelude::wasm_bindgen]
 impl BatchLedger {
     /// Records and applies one verified delivery, as `POST /deliveries` does: `facts` is the
-    /// [`DeliveryHeaders`] JSON, `fault` the test fault (honoured only with test routes on).
+    /// `DeliveryHeaders` JSON, `fault` the test fault (honoured only with test routes on).
     /// Answers `[http_status, json_body]`, or a promise of it when the delivery moved the next
     /// poll and the alarm must be set first: the common delivery runs synchronously, without
     /// a future, a promise and a microtask on the wasm side.
