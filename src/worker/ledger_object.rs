@@ -228,7 +228,15 @@ fn settle(
     if changed {
         let hook_state = handle(state);
         let env = env.clone();
-        state.wait_until(async move { after_change(&hook_state, &env).await });
+        let hook = wasm_bindgen_futures::future_to_promise(async move {
+            after_change(&hook_state, &env).await;
+            Ok(wasm_bindgen::JsValue::UNDEFINED)
+        });
+        // The hook runs either way; `waitUntil` only keeps the object alive for it.
+        // (`State::wait_until` would panic, poisoning the instance, should the runtime refuse.)
+        if let Err(e) = state.as_raw().wait_until(&hook) {
+            worker::console_warn!("batchhook: could not defer the after-change hook: {e:?}");
+        }
     }
     answer(parts)
 }
