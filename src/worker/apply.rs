@@ -59,11 +59,15 @@ pub fn stored_status(sql: &SqlStorage) -> worker::Result<Option<LifecycleStatus>
 /// The stored batch object, parsed.
 pub fn stored_batch(sql: &SqlStorage) -> worker::Result<Option<Batch>> {
     match store::batch(sql)? {
-        Some(row) => Ok(Some(Batch::from_json(row.object.as_bytes()).map_err(
-            |e| worker::Error::RustError(format!("stored batch is unreadable: {e}")),
-        )?)),
+        Some(row) => Ok(Some(parse_batch(&row.object)?)),
         None => Ok(None),
     }
+}
+
+/// A stored batch object, parsed.
+fn parse_batch(object: &str) -> worker::Result<Batch> {
+    Batch::from_json(object.as_bytes())
+        .map_err(|e| worker::Error::RustError(format!("stored batch is unreadable: {e}")))
 }
 
 /// Records the batch id this object serves (the alarm needs it; ids are not recoverable from a
@@ -93,12 +97,15 @@ pub fn record_bare(sql: &SqlStorage, batch_id: &str, now: i64, by: Source) -> wo
 pub fn ledger_state(sql: &SqlStorage, batch_id: &str) -> worker::Result<LedgerState> {
     match store::meta::<LedgerState>(sql, "ledger")? {
         Some(state) => Ok(state),
-        None => {
-            let mut state = LedgerState::new(batch_id);
-            state.status = stored_status(sql)?;
-            Ok(state)
-        }
+        None => first_ledger_state(sql, batch_id),
     }
+}
+
+/// The ledger state of a batch with none stored yet.
+fn first_ledger_state(sql: &SqlStorage, batch_id: &str) -> worker::Result<LedgerState> {
+    let mut state = LedgerState::new(batch_id);
+    state.status = stored_status(sql)?;
+    Ok(state)
 }
 
 /// What a delivery needs to know before the core decides: this batch's ledger state, the
@@ -142,7 +149,7 @@ pub fn delivery_states(
     }
     let ledger = match ledger {
         Some(state) => state,
-        None => ledger_state(sql, batch_id)?,
+        None => first_ledger_state(sql, batch_id)?,
     };
     Ok(DeliveryStates {
         ledger,
@@ -501,11 +508,16 @@ pub fn poll(
 }
 
 /// Whether the stored batch is terminal and complete (not a thin record): polling can stop.
+/// One read of the batch row; its object is parsed only when the status is terminal.
 pub fn finished(sql: &SqlStorage) -> worker::Result<bool> {
-    Ok(match stored_batch(sql)? {
-        Some(b) => !b.is_thin() && stored_status(sql)?.is_some_and(|s| s.is_terminal()),
-        None => false,
-    })
+    let Some(row) = store::batch(sql)? else {
+        return Ok(false);
+    };
+    let terminal = row
+        .status
+        .as_deref()
+        .is_some_and(|s| LifecycleStatus::parse(s).is_terminal());
+    Ok(terminal && !parse_batch(&row.object)?.is_thin())
 }
 
 /// After a delivery: poll now when the core asked for it, else make sure a batch that is not

@@ -85,12 +85,24 @@ impl ApiError {
 
     /// Renders the error as its JSON response.
     pub fn into_response(self) -> worker::Result<Response> {
-        let (status, code, message) = self.parts();
-        Ok(
-            Response::from_json(&serde_json::json!({"error": {"code": code, "message": message}}))?
-                .with_status(status),
-        )
+        let (status, body) = self.into_parts();
+        json_response(status, body)
     }
+
+    /// The error's HTTP status and JSON body (for answers that cross an RPC call).
+    pub fn into_parts(self) -> (u16, String) {
+        let (status, code, message) = self.parts();
+        let body = serde_json::json!({"error": {"code": code, "message": message}});
+        (status, body.to_string())
+    }
+}
+
+/// A response with `status` and the JSON text `body` (as `Response::from_json` would send).
+pub fn json_response(status: u16, body: String) -> worker::Result<Response> {
+    Ok(worker::ResponseBuilder::new()
+        .with_status(status)
+        .with_header("content-type", "application/json")?
+        .fixed(body.into_bytes()))
 }
 
 /// Capitalises the first letter and ends with a full stop.

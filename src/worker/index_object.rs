@@ -75,7 +75,66 @@ struct DeadLetterRow {
     replayed_at: Option<i64>,
 }
 
+/// The RPC face of the index (`stub.summaries(json)`, forwarded by `worker/shim.mjs`): a
+/// ledger's outbox flush skips building, routing and answering an HTTP request on both sides.
+#[wasm_bindgen::prelude::wasm_bindgen]
 impl BatchIndex {
+    /// `POST /summaries` as a call: `json` is the list of summaries. Answers
+    /// `[http_status, json_body]`.
+    #[wasm_bindgen::prelude::wasm_bindgen(js_name = summaries)]
+    pub fn summaries_rpc(&self, json: String) -> wasm_bindgen::JsValue {
+        let upserted = match &self.schema {
+            Err(why) => Err(ApiError::Unavailable(format!(
+                "the index schema could not be applied: {why}"
+            ))),
+            Ok(_) => serde_json::from_str(&json)
+                .map_err(|e| ApiError::BadRequest(format!("expected a list of summaries: {e}")))
+                .and_then(|summaries| self.upsert(summaries)),
+        };
+        let (status, body) = match upserted {
+            Ok(count) => (200, json!({"upserted": count}).to_string()),
+            Err(err) => err.into_parts(),
+        };
+        js_sys::Array::of2(&status.into(), &body.into()).into()
+    }
+}
+
+impl BatchIndex {
+    /// Upserts summaries in one transaction (an older `updated_at` never replaces a newer one);
+    /// returns how many were given.
+    fn upsert(&self, summaries: Vec<Summary>) -> std::result::Result<usize, ApiError> {
+        let count = summaries.len();
+        txn::transaction(&self.state, move |sql| {
+            for s in &summaries {
+                store::write(
+                    sql,
+                    "INSERT INTO batches (id, status, created_at, updated_at, object) VALUES (?, ?, ?, ?, ?)
+                     ON CONFLICT(id) DO UPDATE SET status = excluded.status,
+                       created_at = COALESCE(excluded.created_at, batches.created_at),
+                       updated_at = excluded.updated_at, object = excluded.object
+                     WHERE excluded.updated_at >= batches.updated_at",
+                    vec![
+                        s.id.as_str().into(),
+                        s.status.clone().into(),
+                        s.created_at.into(),
+                        s.updated_at.into(),
+                        s.object.to_string().into(),
+                    ],
+                )?;
+                api::index::on_summary(
+                    sql,
+                    &s.id,
+                    s.status.as_deref(),
+                    s.paused,
+                    s.updated_at,
+                    &s.object,
+                )?;
+            }
+            Ok(())
+        })?;
+        Ok(count)
+    }
+
     async fn route(&self, mut req: Request) -> std::result::Result<Response, ApiError> {
         if let Err(why) = &self.schema {
             return Err(ApiError::Unavailable(format!(
@@ -91,35 +150,7 @@ impl BatchIndex {
                 let summaries: Vec<Summary> = req.json().await.map_err(|e| {
                     ApiError::BadRequest(format!("expected a list of summaries: {e}"))
                 })?;
-                let count = summaries.len();
-                txn::transaction(&self.state, move |sql| {
-                    for s in &summaries {
-                        store::write(
-                            sql,
-                            "INSERT INTO batches (id, status, created_at, updated_at, object) VALUES (?, ?, ?, ?, ?)
-                             ON CONFLICT(id) DO UPDATE SET status = excluded.status,
-                               created_at = COALESCE(excluded.created_at, batches.created_at),
-                               updated_at = excluded.updated_at, object = excluded.object
-                             WHERE excluded.updated_at >= batches.updated_at",
-                            vec![
-                                s.id.as_str().into(),
-                                s.status.clone().into(),
-                                s.created_at.into(),
-                                s.updated_at.into(),
-                                s.object.to_string().into(),
-                            ],
-                        )?;
-                        api::index::on_summary(
-                            sql,
-                            &s.id,
-                            s.status.as_deref(),
-                            s.paused,
-                            s.updated_at,
-                            &s.object,
-                        )?;
-                    }
-                    Ok(())
-                })?;
+                let count = self.upsert(summaries)?;
                 Ok(Response::from_json(&json!({"upserted": count}))?)
             }
             (Method::Get, ["batches"]) => {

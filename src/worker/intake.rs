@@ -5,9 +5,10 @@
 //! decided inside the `BatchLedger`, in the same storage transaction that records it.
 
 use crate::event::{Event, EventError};
-use crate::signature::SignatureError;
+use crate::signature::{Headers, SignatureError};
 use crate::worker::errors::ApiError;
 use crate::worker::{config, ledger_object, stubs, verify};
+use std::cell::OnceCell;
 use wasm_bindgen_futures::JsFuture;
 use worker::{Env, Response};
 
@@ -47,7 +48,7 @@ pub async fn receive(
     let keyring = verify::keyring(scheme, secrets).map_err(|e| {
         ApiError::Misconfigured(format!("WEBHOOK_SECRETS is unusable: {}", e.message()))
     })?;
-    let headers: Vec<(String, String)> = request_headers.entries().collect();
+    let headers = LazyHeaders::new(&request_headers);
     let fault = test_fault(&request_headers, settings.test_routes);
     let (checked, hashed_by) = keyring
         .check(&headers, &body, received_at.div_euclid(1000))
@@ -90,10 +91,9 @@ pub async fn receive(
                 .id
                 .clone()
                 .unwrap_or_else(|| format!("sha256:{body_sha256}"));
-            let kept: Vec<(String, String)> = headers
-                .iter()
+            let kept: Vec<(String, String)> = request_headers
+                .entries()
                 .filter(|(name, _)| !matches!(name.as_str(), "authorization" | "cookie"))
-                .cloned()
                 .collect();
             stubs::dead_letter(env, source, &id, err.code(), &err.to_string(), &kept, &body)
                 .await?;
@@ -116,6 +116,51 @@ pub async fn receive(
         body_sha256,
     };
     label(stubs::deliver_buffer(env, &batch_id, &delivery, &raw, fault).await?)
+}
+
+/// The request's headers as the core's [`Headers`], read from the runtime one name at a time
+/// as the verifier asks for them (two or three per scheme) instead of copying every header
+/// into wasm up front. Each answer is kept, so a name is read once.
+struct LazyHeaders<'a> {
+    js: &'a worker::Headers,
+    first: Looked,
+}
+
+/// One looked-up header (lowercased name, value) and the next one: a list that grows through
+/// `&self`, so that [`Headers::header`] can hand out references into it.
+#[derive(Default)]
+struct Looked {
+    entry: OnceCell<(String, Option<String>)>,
+    next: OnceCell<Box<Looked>>,
+}
+
+impl<'a> LazyHeaders<'a> {
+    fn new(js: &'a worker::Headers) -> Self {
+        LazyHeaders {
+            js,
+            first: Looked::default(),
+        }
+    }
+}
+
+impl Headers for LazyHeaders<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        let mut looked = &self.first;
+        loop {
+            match looked.entry.get() {
+                Some((seen, value)) if seen.eq_ignore_ascii_case(name) => return value.as_deref(),
+                Some(_) => looked = looked.next.get_or_init(Box::default),
+                None => {
+                    // A name the runtime refuses (not a valid header name) is absent.
+                    let value = self.js.get(name).ok().flatten();
+                    let (_, value) = looked
+                        .entry
+                        .get_or_init(|| (name.to_ascii_lowercase(), value));
+                    return value.as_deref();
+                }
+            }
+        }
+    }
 }
 
 /// The fault a test asks the ledger to inject (only with test routes enabled).

@@ -58,6 +58,11 @@ pub const LEDGER: &[&str] = &[
     // SQLite itself, so queueing one is a single statement per delivery.
     "CREATE TRIGGER outbox_keeps_latest AFTER INSERT ON outbox
      BEGIN DELETE FROM outbox WHERE seq < NEW.seq; END;",
+    // v3: the operator API's results table (`IF NOT EXISTS`: the API created it on first use
+    // before). Created with the rest of the schema because a table created later, mid-life,
+    // changes the schema under every statement SQLite has prepared for this object, and each
+    // is then prepared again.
+    crate::worker::api::ledger::RESULTS_TABLE,
 ];
 
 /// The index's migrations; index = version - 1.

@@ -3,11 +3,12 @@
 //! Internal requests use the host `https://do` (ignored by the runtime), JSON bodies, and for
 //! a delivery the raw webhook body with its facts in the `x-batchhook-delivery` header (JSON).
 
-use crate::worker::errors::ApiError;
+use crate::worker::errors::{json_response, ApiError};
 use crate::worker::ledger_object::DeliveryHeaders;
+use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::{Env, Headers, Method, Request, RequestInit, Response, Stub};
+use worker::{Env, Headers, Method, ObjectNamespace, Request, RequestInit, Response, Stub};
 
 /// Binding of the per-batch ledger namespace.
 pub const LEDGER_BINDING: &str = "BATCH_LEDGER";
@@ -18,9 +19,29 @@ pub const INDEX_NAME: &str = "index";
 
 /// The ledger of `batch_id`.
 pub fn ledger(env: &Env, batch_id: &str) -> worker::Result<Stub> {
-    env.durable_object(LEDGER_BINDING)?
-        .id_from_name(batch_id)?
-        .get_stub()
+    ledgers(env)?.id_from_name(batch_id)?.get_stub()
+}
+
+thread_local! {
+    /// The `env` object the ledger namespace was read from, and the namespace.
+    static LEDGERS: RefCell<Option<(JsValue, ObjectNamespace)>> = const { RefCell::new(None) };
+}
+
+/// The ledger namespace of `env`, read once for as long as the runtime hands the same `env`
+/// object (as `config::intake` does): each read looks the binding up and checks its type, once
+/// per delivery otherwise.
+fn ledgers(env: &Env) -> worker::Result<ObjectNamespace> {
+    let key: &JsValue = env.as_ref();
+    let cached = LEDGERS.with(|cell| match cell.borrow().as_ref() {
+        Some((seen, namespace)) if js_sys::Object::is(seen, key) => Some(namespace.clone()),
+        _ => None,
+    });
+    if let Some(namespace) = cached {
+        return Ok(namespace);
+    }
+    let namespace = env.durable_object(LEDGER_BINDING)?;
+    LEDGERS.with(|cell| *cell.borrow_mut() = Some((key.clone(), namespace.clone())));
+    Ok(namespace)
 }
 
 /// The index.
@@ -65,9 +86,10 @@ pub async fn deliver(
 
 /// [`deliver`] with the body already in a JS buffer (the intake's request body).
 ///
-/// Called once per webhook, so it talks to the stub directly (a plain init object and the
-/// request body's own JS buffer) instead of building a `worker::Request`, which copies the
-/// body out of wasm again and reads the `cf` object the internal hop does not need.
+/// Called once per webhook, so it calls the ledger's RPC method `deliver` (see
+/// `ledger_object`) rather than its `POST /deliveries` route: no request or response object,
+/// header list or body stream is built on either side of the hop. The ledger answers
+/// `[http_status, json_body]`; a failed call (the object or its storage broke) is a 503.
 pub async fn deliver_buffer(
     env: &Env,
     batch_id: &str,
@@ -77,28 +99,39 @@ pub async fn deliver_buffer(
 ) -> Result<Response, ApiError> {
     let facts =
         serde_json::to_string(delivery).map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    let headers = js_sys::Object::new();
-    let set = |target: &js_sys::Object, key: &str, value: &JsValue| {
-        js_sys::Reflect::set(target, &JsValue::from_str(key), value).map(drop)
-    };
-    let init = js_sys::Object::new();
+    let args = js_sys::Array::of4(
+        &batch_id.into(),
+        &facts.as_str().into(),
+        body,
+        &fault.as_deref().map_or(JsValue::UNDEFINED, JsValue::from),
+    );
+    let (status, json) = rpc(ledger(env, batch_id)?, "deliver", &args).await?;
+    Ok(json_response(status, json)?)
+}
+
+/// Sends summaries (a JSON list) to the index through its RPC method `summaries` (see
+/// `index_object`); answers the HTTP status `POST /summaries` would have.
+pub async fn summaries(env: &Env, json: &str) -> worker::Result<u16> {
+    let args = js_sys::Array::of1(&json.into());
+    Ok(rpc(index(env)?, "summaries", &args).await?.0)
+}
+
+/// Calls the RPC method `method` of `stub` with `args`; the objects' RPC methods answer
+/// `[http_status, json_body]`.
+async fn rpc(stub: Stub, method: &str, args: &js_sys::Array) -> worker::Result<(u16, String)> {
+    let stub: js_sys::Object = stub.into_rpc();
     let answer = async {
-        set(&headers, "x-batchhook-batch-id", &batch_id.into())?;
-        set(&headers, "x-batchhook-delivery", &facts.as_str().into())?;
-        if let Some(fault) = fault.as_deref() {
-            set(&headers, "x-batchhook-test-fault", &fault.into())?;
-        }
-        set(&init, "method", &"POST".into())?;
-        set(&init, "headers", &headers)?;
-        set(&init, "body", body)?;
-        let stub: js_sys::Object = ledger(env, batch_id).map_err(JsValue::from)?.into_rpc();
-        let fetch: js_sys::Function = js_sys::Reflect::get(&stub, &"fetch".into())?.dyn_into()?;
-        let pending = fetch.call2(&stub, &"https://do/deliveries".into(), &init)?;
-        JsFuture::from(js_sys::Promise::from(pending))
+        let call: js_sys::Function = js_sys::Reflect::get(&stub, &method.into())?.dyn_into()?;
+        // `Reflect.apply`: an RPC stub's method would take `call.apply(…)` as a call of a
+        // remote method named `apply`.
+        let pending = js_sys::Reflect::apply(&call, &stub, args)?;
+        let answer: js_sys::Array = JsFuture::from(js_sys::Promise::from(pending))
             .await?
-            .dyn_into::<web_sys::Response>()
+            .dyn_into()?;
+        let status = answer.get(0).as_f64().unwrap_or(500.0) as u16;
+        Ok::<_, JsValue>((status, answer.get(1).as_string().unwrap_or_default()))
     };
-    Ok(Response::from(answer.await.map_err(worker::Error::from)?))
+    answer.await.map_err(worker::Error::from)
 }
 
 /// Stores a verified delivery that cannot be routed in the index's dead-letter table.

@@ -44,7 +44,7 @@ type Answer = Result<Response, V1Error>;
 /// file, `kind`/`line` say where), or, once the input was read, a `missing` row (`kind`
 /// `input`, `line` its input row). `input_row` joins a result to its input row. (Replaces the
 /// earlier `api_results` table keyed by file and line.)
-const RESULTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS api_rows (
+pub(crate) const RESULTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS api_rows (
     n INTEGER PRIMARY KEY AUTOINCREMENT,
     custom_id TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
