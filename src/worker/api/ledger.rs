@@ -532,6 +532,19 @@ struct SeqEvent {
     reference: Option<String>,
 }
 
+/// The most timeline entries a new socket is sent at once.
+const REPLAY_LIMIT: i64 = 10_000;
+
+/// The newest timeline entry's sequence number (0 for none).
+fn latest_seq(sql: &SqlStorage) -> worker::Result<i64> {
+    #[derive(Deserialize)]
+    struct Row {
+        seq: Option<i64>,
+    }
+    let rows: Vec<Row> = store::rows(sql, "SELECT MAX(seq) AS seq FROM events", vec![])?;
+    Ok(rows.first().and_then(|r| r.seq).unwrap_or(0))
+}
+
 fn events_since(sql: &SqlStorage, since: i64, limit: i64) -> worker::Result<Vec<SeqEvent>> {
     store::rows(
         sql,
@@ -546,10 +559,21 @@ async fn subscribe(state: &State, sql: &SqlStorage, since: i64, protocols: Optio
     publish(state)?;
     let pair = WebSocketPair::new()?;
     state.accept_web_socket(&pair.server);
-    for event in events_since(sql, since, 10_000)? {
-        pair.server.send(&message(&event))?;
+    let replay = events_since(sql, since, REPLAY_LIMIT)?;
+    for event in &replay {
+        pair.server.send(&message(event))?;
     }
-    pair.server.send(&progress_message(&progress(sql)?))?;
+    let now = progress(sql)?;
+    pair.server.send(&progress_message(&now))?;
+    // Every open socket now has the timeline up to the latest entry (unless the replay was cut
+    // short) and this progress: the next `publish` starts after them. (`publish` keeps no
+    // marks while no socket is open, so they may lag until here.)
+    let latest = match replay.last() {
+        Some(last) if replay.len() as i64 == REPLAY_LIMIT => last.seq,
+        _ => latest_seq(sql)?,
+    };
+    store::set_meta(sql, "api.ws_seq", &latest)?;
+    store::set_meta(sql, "api.ws_progress", &now)?;
     let mut resp = Response::from_websocket(pair.client)?;
     if protocols.is_some_and(|p| p.split(',').any(|p| p.trim() == "batchhook")) {
         resp.headers_mut()
@@ -583,10 +607,15 @@ fn progress_message(progress: &Value) -> Value {
 /// the progress changed since the last one pushed. Called once after each request that changed
 /// something and once per alarm run, so progress messages are coalesced to one per step.
 pub fn publish(state: &State) -> worker::Result<()> {
+    let sockets = state.get_websockets();
+    // Nobody is listening: nothing to send and nothing to mark (every delivery comes through
+    // here). A socket that connects later gets its replay in `subscribe`, which sets the marks.
+    if sockets.is_empty() {
+        return Ok(());
+    }
     let sql = state.storage().sql();
     let sent: i64 = store::meta(&sql, "api.ws_seq")?.unwrap_or(0);
     let events = events_since(&sql, sent, 1000)?;
-    let sockets = state.get_websockets();
     if let Some(last) = events.last().map(|e| e.seq) {
         for ws in &sockets {
             for event in &events {
