@@ -2,7 +2,7 @@
 // Worker (worker/build, POST /webhooks/:source → BatchLedger, one SQLite transaction) side by
 // side with a reference plain-JS Worker (tests/bench/ingest-reference-worker.mjs: npm
 // `standardwebhooks` + the same Durable Object SQLite insert), from 1 to 16 concurrent senders.
-// Every request is a fresh, pre-signed delivery (unique webhook-id) over 32 batches; both
+// Every request is a fresh, pre-signed delivery (unique webhook-id) over 32 batches (by default); both
 // Workers answer only after the insert commits.
 //
 // The machine is shared and noisy, so each level runs several rounds, alternating which Worker
@@ -14,6 +14,8 @@
 //   node scripts/bench.mjs ingest
 //     BENCH_INGEST_REQUESTS=<n>   deliveries per round and level (default 200)
 //     BENCH_INGEST_ROUNDS=<n>     rounds per level (default 5)
+//     BENCH_INGEST_BATCHES=<n>   batches the deliveries of a round spread over (default 32; each
+//                                 round's batches are new to both Workers)
 //     BENCH_INGEST_PAD=<bytes>    pad every body by this many bytes (default 0: ~280 B bodies)
 //     BENCH_INGEST_DIR=<dir>      where both Workers keep their SQLite files (default: the OS
 //                                 temp dir; /dev/shm takes the disk out of the comparison)
@@ -32,7 +34,7 @@ const LEVELS = [1, 4, 16];
 const REQUESTS = Number(process.env.BENCH_INGEST_REQUESTS ?? 200);
 const ROUNDS = Number(process.env.BENCH_INGEST_ROUNDS ?? 5);
 const PAD = Number(process.env.BENCH_INGEST_PAD ?? 0);
-const BATCHES = 32;
+const BATCHES = Number(process.env.BENCH_INGEST_BATCHES ?? 32);
 
 /** Pre-signed deliveries, so signing costs nothing inside the timed loop. */
 function deliveries(tag, n) {
