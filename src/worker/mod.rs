@@ -58,13 +58,42 @@ use worker::{event, Context, Env, Method, Request, Response, Result};
 /// properties, a measurable cost per delivery) is built only for the other routes.
 #[event(fetch)]
 async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> Result<Response> {
+    // Another handle on the same request (not a copy of its body), for `drain_refused`.
+    let request = raw.to_owned();
     let answer = match webhook_source(&raw) {
         Some(source) if raw.method() == "POST" => intake::receive(&raw, &env, &source).await,
         _ => route(Request::from(raw), &env).await,
     };
-    match answer {
-        Ok(resp) => Ok(resp),
-        Err(err) => err.into_response(),
+    let response = match answer {
+        Ok(resp) => resp,
+        Err(err) => err.into_response()?,
+    };
+    if response.status_code() >= 400 {
+        drain_refused(&request).await;
+    }
+    Ok(response)
+}
+
+/// Request bodies up to this size are read before a refusal is sent.
+const DRAIN_MAX_BYTES: usize = 64 * 1024;
+
+/// Reads and drops the small body of a request refused before reading it (a 401 without a
+/// token, a 404, a 405, a 413 against a low limit). The runtime closes a connection whose
+/// request body was left unread, and a client that had already queued its next request on
+/// that keep-alive connection sees it reset. Bodies without a length or above
+/// [`DRAIN_MAX_BYTES`] are left unread: not worth reading only to throw away.
+async fn drain_refused(request: &web_sys::Request) {
+    let small = request
+        .headers()
+        .get("content-length")
+        .ok()
+        .flatten()
+        .and_then(|len| len.trim().parse::<usize>().ok())
+        .is_some_and(|len| len > 0 && len <= DRAIN_MAX_BYTES);
+    if small && !request.body_used() {
+        if let Ok(promise) = request.array_buffer() {
+            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        }
     }
 }
 
