@@ -1,8 +1,10 @@
-//! The one place where adapter errors become HTTP statuses and `{"error":{code,message}}`.
+//! The webhook intake's and router's errors as HTTP statuses and `{"error":{code,message}}`,
+//! and [`json_response`], which also renders the operator API's own error enum
+//! (`api::error::V1Error`): two boundaries, one wire shape, one renderer.
 
 use worker::Response;
 
-/// Everything the worker can answer with instead of success.
+/// Everything the intake and the router can answer with instead of success.
 #[derive(Debug)]
 pub enum ApiError {
     /// No route matches the path.

@@ -4,6 +4,7 @@ use crate::access::AuthError;
 use crate::batch::ListQueryError;
 use crate::control::Conflict;
 use crate::gateway::GatewayError;
+use crate::worker::errors::json_response;
 use worker::Response;
 
 /// Everything a `/v1` route can answer instead of success.
@@ -80,7 +81,7 @@ impl V1Error {
         if let V1Error::InvalidFile(report) = self {
             error["validation"] = report;
         }
-        Ok(Response::from_json(&serde_json::json!({ "error": error }))?.with_status(status))
+        json_response(status, serde_json::json!({ "error": error }).to_string())
     }
 }
 
