@@ -30,8 +30,12 @@ pub struct BatchIndex {
 
 impl DurableObject for BatchIndex {
     fn new(state: State, _env: Env) -> Self {
-        let schema = txn::transaction(&state, |sql| migrations::apply(sql, migrations::INDEX))
-            .map_err(|e| e.to_string());
+        let schema = txn::transaction(&state, |sql| {
+            let applied = migrations::apply(sql, migrations::INDEX)?;
+            crate::worker::api::index::apply_migrations(sql)?;
+            Ok(applied)
+        })
+        .map_err(|e| e.to_string());
         Self { state, schema }
     }
 

@@ -52,7 +52,9 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE api_listing ADD COLUMN paused INTEGER NOT NULL DEFAULT 0",
 ];
 
-fn ensure_schema(sql: &SqlStorage) -> worker::Result<()> {
+/// Applies the operator API's index migrations not yet recorded in `api_schema`; run once per
+/// object, in the `BatchIndex` constructor's transaction after `migrations::INDEX`.
+pub(crate) fn apply_migrations(sql: &SqlStorage) -> worker::Result<()> {
     sql.exec(
         "CREATE TABLE IF NOT EXISTS api_schema (version INTEGER PRIMARY KEY)",
         None,
@@ -88,7 +90,6 @@ pub fn on_summary(
     updated_at: i64,
     object: &Value,
 ) -> worker::Result<()> {
-    ensure_schema(sql)?;
     #[derive(Deserialize)]
     struct Row {
         paused: i64,
@@ -135,7 +136,6 @@ pub async fn route(sql: &SqlStorage, req: Request) -> worker::Result<Response> {
 }
 
 async fn handle(sql: &SqlStorage, mut req: Request) -> Answer {
-    ensure_schema(sql)?;
     let workspace = req.headers().get(WORKSPACE_HEADER)?.unwrap_or_default();
     let path = req.path();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();

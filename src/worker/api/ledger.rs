@@ -62,11 +62,6 @@ pub(crate) const RESULTS_TABLE: &str = "CREATE TABLE IF NOT EXISTS api_rows (
     UNIQUE (kind, line)
 )";
 
-fn ensure_schema(sql: &SqlStorage) -> worker::Result<()> {
-    sql.exec(RESULTS_TABLE, None)?;
-    Ok(())
-}
-
 /// Handles an `/api/*` request inside the ledger.
 pub async fn route(state: &State, env: &Env, req: Request) -> worker::Result<Response> {
     match handle(state, env, req).await {
@@ -77,7 +72,6 @@ pub async fn route(state: &State, env: &Env, req: Request) -> worker::Result<Res
 
 async fn handle(state: &State, env: &Env, mut req: Request) -> Answer {
     let sql = state.storage().sql();
-    ensure_schema(&sql)?;
     let workspace = req.headers().get(WORKSPACE_HEADER)?.unwrap_or_default();
     let path = req.path();
     if (req.method(), path.as_str()) == (Method::Post, "/api/register") {
@@ -643,7 +637,6 @@ pub fn publish(state: &State) -> worker::Result<()> {
 /// scheduled).
 pub async fn after_change(state: &State, env: &Env) -> worker::Result<()> {
     let sql = state.storage().sql();
-    ensure_schema(&sql)?;
     publish(state)?;
     // Summaries queued for the index (e.g. from a delivery that made the batch terminal) and
     // results waiting to be ingested or fanned out are handled by the alarm: make it fire now,
@@ -684,7 +677,6 @@ pub async fn results_step(state: &State, env: &Env) -> worker::Result<Option<i64
 /// One ingestion chunk: returns when the alarm should fire again.
 async fn ingest_step(state: &State, env: &Env) -> worker::Result<Option<i64>> {
     let sql = state.storage().sql();
-    ensure_schema(&sql)?;
     if store::meta::<String>(&sql, "api.owner")?.is_none() || !control(&sql)?.may_ingest() {
         return Ok(None);
     }
