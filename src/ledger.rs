@@ -220,6 +220,29 @@ pub struct DeliveryFacts {
 }
 
 impl DeliveryFacts {
+    /// The gateway's webhook delivery report from whichever source is fresher: `polled` (the
+    /// batch object's `webhook.delivery` as of the last poll) unless the summaries the
+    /// deliveries themselves carried (merged into these facts) count more attempts. A batch
+    /// that finished by webhook is not polled again, so its last poll predates its last
+    /// deliveries; the attempt count only grows, so the larger one is the later report.
+    pub fn freshest_report(&self, polled: Option<&WebhookDelivery>) -> Option<WebhookDelivery> {
+        let polled_attempts = polled.and_then(|p| p.total_attempts);
+        match self.gateway_attempts {
+            Some(ours) if polled_attempts.is_none_or(|theirs| ours > theirs) => {
+                Some(WebhookDelivery {
+                    total_attempts: Some(ours),
+                    delivered_events: self.gateway_delivered,
+                    pending_retries: self.gateway_pending_retries,
+                    last_response_status: self.last_response_status,
+                    last_failure_at: self.last_failure_at.clone(),
+                    last_error_message: self.last_failure_message.clone(),
+                    ..WebhookDelivery::default()
+                })
+            }
+            _ => polled.cloned(),
+        }
+    }
+
     /// Takes in the gateway's latest delivery summary (fields it omits keep their value).
     pub fn merge_summary(&mut self, summary: &WebhookDelivery) {
         let keep = |new: Option<u64>, old: Option<u64>| new.or(old);
@@ -451,6 +474,34 @@ enum Step {
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn the_delivery_report_with_more_attempts_is_the_fresher_one() {
+        let polled = |attempts: u64| WebhookDelivery {
+            total_attempts: Some(attempts),
+            delivered_events: Some(attempts),
+            ..WebhookDelivery::default()
+        };
+        let facts = DeliveryFacts {
+            gateway_attempts: Some(2),
+            gateway_delivered: Some(1),
+            gateway_pending_retries: Some(1),
+            last_response_status: Some(503),
+            ..DeliveryFacts::default()
+        };
+        let report = facts.freshest_report(Some(&polled(0))).unwrap();
+        assert_eq!(report.total_attempts, Some(2));
+        assert_eq!(report.delivered_events, Some(1));
+        assert_eq!(report.last_response_status, Some(503));
+        assert_eq!(facts.freshest_report(Some(&polled(3))), Some(polled(3)));
+        assert_eq!(facts.freshest_report(Some(&polled(2))), Some(polled(2)));
+        assert_eq!(facts.freshest_report(None).unwrap().total_attempts, Some(2));
+        assert_eq!(DeliveryFacts::default().freshest_report(None), None);
+        assert_eq!(
+            DeliveryFacts::default().freshest_report(Some(&polled(1))),
+            Some(polled(1))
+        );
+    }
 
     fn delivery(id: &str, at: i64, body: &str) -> Delivery {
         Delivery::parse(id, Some(at), at * 1000, body.as_bytes())

@@ -19,12 +19,16 @@ pub fn batch(sql: &SqlStorage, alarm_pending: Option<i64>) -> Result<Response, A
     let batch = apply::stored_batch(sql)?.unwrap_or_default();
     let deliveries = store::deliveries(sql)?;
     let poll = apply::poll_state(sql)?;
-    let gateway_delivery: Option<WebhookDelivery> = batch
+    let polled_delivery: Option<WebhookDelivery> = batch
         .webhook
         .as_ref()
         .and_then(|w| w.delivery.clone())
         .or(store::meta(sql, "webhook_delivery")?);
     let ledger: Option<LedgerState> = store::meta(sql, "ledger")?;
+    let gateway_delivery = match &ledger {
+        Some(l) => l.facts.freshest_report(polled_delivery.as_ref()),
+        None => polled_delivery,
+    };
     let count = |outcome: &str| deliveries.iter().filter(|d| d.outcome == outcome).count();
     let last_delivery = deliveries.iter().max_by_key(|d| d.received_at);
     let cancel: Option<Value> = store::meta(sql, "cancel_request")?;
