@@ -26,17 +26,21 @@ use worker::{durable_object, DurableObject, Env, Method, Request, Response, Resu
 pub struct BatchIndex {
     state: State,
     schema: std::result::Result<usize, String>,
+    test_routes: bool,
 }
 
 impl DurableObject for BatchIndex {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         let schema = txn::transaction(&state, |sql| {
-            let applied = migrations::apply(sql, migrations::INDEX)?;
-            crate::worker::api::index::apply_migrations(sql)?;
-            Ok(applied)
+            migrations::adopt_api_schema(sql)?;
+            migrations::apply(sql, migrations::INDEX)
         })
         .map_err(|e| e.to_string());
-        Self { state, schema }
+        Self {
+            state,
+            schema,
+            test_routes: crate::worker::config::test_routes_enabled(&env),
+        }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
@@ -150,6 +154,20 @@ impl BatchIndex {
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         let now = js_sys::Date::now() as i64;
         match (req.method(), segments.as_slice()) {
+            (Method::Get, ["test", "schema"]) if self.test_routes => {
+                Ok(Response::from_json(&schema_state(&sql)?)?)
+            }
+            (Method::Post, ["test", "legacy-schema"]) if self.test_routes => {
+                // The layout of an index created before the operator API's tables joined
+                // `migrations::INDEX`: their versions recorded in `api_schema` instead.
+                sql.exec(
+                    "CREATE TABLE api_schema (version INTEGER PRIMARY KEY);
+                     INSERT INTO api_schema (version) VALUES (1), (2);
+                     DELETE FROM schema_migrations WHERE version > 1",
+                    None,
+                )?;
+                Ok(Response::from_json(&schema_state(&sql)?)?)
+            }
             (Method::Post, ["summaries"]) => {
                 let summaries: Vec<Summary> = req.json().await.map_err(|e| {
                     ApiError::BadRequest(format!("expected a list of summaries: {e}"))
@@ -314,4 +332,30 @@ fn dead_letter_json(row: Vec<worker::SqlStorageValue>) -> Value {
         Err(e) => out.insert("body_hex".into(), json!(hex(e.as_bytes()))),
     };
     Value::Object(out)
+}
+
+/// The applied migration versions and the tables, for the schema tests.
+fn schema_state(sql: &worker::SqlStorage) -> std::result::Result<Value, ApiError> {
+    #[derive(Deserialize)]
+    struct Version {
+        version: i64,
+    }
+    #[derive(Deserialize)]
+    struct Table {
+        name: String,
+    }
+    let versions: Vec<Version> = store::rows(
+        sql,
+        "SELECT version FROM schema_migrations ORDER BY version",
+        vec![],
+    )?;
+    let tables: Vec<Table> = store::rows(
+        sql,
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+        vec![],
+    )?;
+    Ok(json!({
+        "versions": versions.iter().map(|v| v.version).collect::<Vec<_>>(),
+        "tables": tables.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+    }))
 }

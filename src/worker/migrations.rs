@@ -95,14 +95,69 @@ pub const INDEX: &[&str] = &[
        last_at INTEGER NOT NULL,
        PRIMARY KEY (source, code)
      );",
+    // v2 and v3: the operator API's listing and idempotency tables. (Index objects created
+    // before these were listed here recorded them in a table of their own, `api_schema`;
+    // `adopt_api_schema` folds that record into `schema_migrations`.)
+    "CREATE TABLE IF NOT EXISTS api_listing (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        workspace TEXT NOT NULL,
+        status TEXT,
+        updated_at INTEGER NOT NULL,
+        object TEXT NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS api_listing_by_workspace ON api_listing (workspace, seq);
+    CREATE TABLE IF NOT EXISTS api_idempotency (
+        key TEXT PRIMARY KEY,
+        fingerprint TEXT NOT NULL,
+        batch_id TEXT,
+        reserved_at INTEGER NOT NULL
+    )",
+    "ALTER TABLE api_listing ADD COLUMN paused INTEGER NOT NULL DEFAULT 0",
 ];
+
+/// Index objects created before the operator API's tables were versions 2 and 3 of [`INDEX`]
+/// recorded them in an `api_schema` table of their own: count what it records as applied
+/// versions of `INDEX` and drop it, so that `apply` neither repeats them nor keeps a second
+/// version table. Does nothing on any other database.
+pub fn adopt_api_schema(sql: &SqlStorage) -> worker::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        v: Option<f64>,
+    }
+    let legacy: Vec<serde_json::Value> = sql
+        .exec(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'api_schema'",
+            None,
+        )?
+        .to_array()?;
+    if legacy.is_empty() {
+        return Ok(());
+    }
+    let recorded = sql
+        .exec("SELECT MAX(version) AS v FROM api_schema", None)?
+        .one::<Row>()?
+        .v
+        .unwrap_or(0.0) as i64;
+    sql.exec(SCHEMA_MIGRATIONS, None)?;
+    let now = js_sys::Date::now() as i64;
+    for version in 1..=recorded {
+        sql.exec(
+            "INSERT OR IGNORE INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+            vec![(version + 1).into(), now.into()],
+        )?;
+    }
+    sql.exec("DROP TABLE api_schema", None)?;
+    Ok(())
+}
+
+/// The table `apply` records applied versions in.
+const SCHEMA_MIGRATIONS: &str =
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)";
 
 /// Applies every migration newer than the recorded version and returns the resulting version.
 pub fn apply(sql: &SqlStorage, migrations: &[&str]) -> worker::Result<usize> {
-    sql.exec(
-        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
-        None,
-    )?;
+    sql.exec(SCHEMA_MIGRATIONS, None)?;
     #[derive(serde::Deserialize)]
     struct Row {
         v: Option<f64>,

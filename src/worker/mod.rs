@@ -145,6 +145,11 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
                 _ => Err(ApiError::NotFound),
             }
         }
+        ["_test", "index", "legacy-schema"] if config::test_routes_enabled(env) => {
+            require(&method, Method::Post)?;
+            let index = stubs::index(env)?;
+            Ok(stubs::call(&index, Method::Post, "/test/legacy-schema", &[], None).await?)
+        }
         ["_test", "index", rest @ ..] if config::test_routes_enabled(env) => {
             require(&method, Method::Get)?;
             let query = req

@@ -3,6 +3,8 @@
 // persistence directory. Uses the worker's test routes (var BATCHHOOK_TEST_ROUTES=1):
 //   POST /_test/ledger/:name/alarm {"in_ms"}  schedules the ledger's alarm
 //   GET  /_test/ledger/:name                  {"alarm_runs","alarm_pending","schema_version"}
+//   GET  /_test/index/test/schema             the index's applied migrations and tables
+//   POST /_test/index/legacy-schema           gives the index the older two-table version record
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startWorker, waitFor } from "../support/worker.mjs";
@@ -77,4 +79,29 @@ test("an alarm set before a stop fires after the restart", async () => {
 
 test("ledgers are isolated per name", async () => {
   assert.equal((await ledger("isolated-other")).alarm_runs, 0);
+});
+
+test("an index whose operator-API tables were versioned in their own table adopts that record on restart", async () => {
+  const schema = async () => {
+    const res = await worker.fetch("/_test/index/test/schema");
+    assert.equal(res.status, 200, await res.clone().text());
+    return res.json();
+  };
+  const fresh = await schema();
+  assert.deepEqual(fresh.versions, [1, 2, 3]);
+  assert.ok(!fresh.tables.includes("api_schema"), fresh.tables.join());
+
+  const res = await worker.fetch("/_test/index/legacy-schema", { method: "POST" });
+  assert.equal(res.status, 200, await res.clone().text());
+  const legacy = await res.json();
+  assert.deepEqual(legacy.versions, [1]);
+  assert.ok(legacy.tables.includes("api_schema"));
+
+  // A new instance applies migrations: without adopting the old record it would run v3's
+  // ALTER TABLE again and fail on the existing column.
+  await worker.restart();
+  const adopted = await schema();
+  assert.deepEqual(adopted.versions, [1, 2, 3]);
+  assert.ok(!adopted.tables.includes("api_schema"), adopted.tables.join());
+  assert.equal((await worker.fetch("/_test/index/batches")).status, 200);
 });

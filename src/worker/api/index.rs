@@ -32,51 +32,6 @@ const UNOWNED: &str = "";
 /// Above every stored sequence, and exactly representable as a JavaScript number.
 const MAX_SAFE_SEQ: i64 = (1 << 53) - 1;
 
-/// The operator API's index tables, versioned (append only; recorded in `api_schema`).
-const MIGRATIONS: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS api_listing (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        workspace TEXT NOT NULL,
-        status TEXT,
-        updated_at INTEGER NOT NULL,
-        object TEXT NOT NULL
-    );
-    CREATE INDEX IF NOT EXISTS api_listing_by_workspace ON api_listing (workspace, seq);
-    CREATE TABLE IF NOT EXISTS api_idempotency (
-        key TEXT PRIMARY KEY,
-        fingerprint TEXT NOT NULL,
-        batch_id TEXT,
-        reserved_at INTEGER NOT NULL
-    )",
-    "ALTER TABLE api_listing ADD COLUMN paused INTEGER NOT NULL DEFAULT 0",
-];
-
-/// Applies the operator API's index migrations not yet recorded in `api_schema`; run once per
-/// object, in the `BatchIndex` constructor's transaction after `migrations::INDEX`.
-pub(crate) fn apply_migrations(sql: &SqlStorage) -> worker::Result<()> {
-    sql.exec(
-        "CREATE TABLE IF NOT EXISTS api_schema (version INTEGER PRIMARY KEY)",
-        None,
-    )?;
-    #[derive(Deserialize)]
-    struct Row {
-        v: Option<f64>,
-    }
-    let current = store::first::<Row>(sql, "SELECT MAX(version) AS v FROM api_schema", vec![])?
-        .and_then(|r| r.v)
-        .unwrap_or(0.0) as usize;
-    for (i, statement) in MIGRATIONS.iter().enumerate().skip(current) {
-        sql.exec(statement, None)?;
-        store::write(
-            sql,
-            "INSERT INTO api_schema (version) VALUES (?)",
-            vec![((i + 1) as i64).into()],
-        )?;
-    }
-    Ok(())
-}
-
 /// Refreshes the listing from a ledger's summary (only batches registered through the API are
 /// listed; the workspace never changes).
 ///
