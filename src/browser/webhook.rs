@@ -1,9 +1,10 @@
 //! The wasm side of the npm `Webhook` verifier (`batchhook/webhook`).
 //!
 //! Kept deliberately narrow so the verifier-only wasm stays small: no `JsValue` errors, no
-//! serde, no `core::fmt`, and no error messages. JavaScript (`src/browser/js/webhook.js`) picks
-//! the relevant headers and passes them as one `name\nvalue\n…` string (header values cannot
-//! contain newlines). Calls return an error number, 0 on success; on failure
+//! serde, no `core::fmt`, and no error messages. JavaScript (`src/browser/js/webhook.js`) asks
+//! once for the header names the scheme reads ([`WebhookCore::header_names`]) and then passes
+//! their values as one string, one per line, with a mask of which were sent (`SlotHeaders`;
+//! header values cannot contain newlines). Calls return an error number, 0 on success; on failure
 //! [`WebhookCore::error_detail`] gives the error's numbers and `webhook.js` writes the
 //! same sentence as [`SignatureError::message`] (`tests/fixtures/signature/messages.json` pins
 //! both to each other). JSON parsing of the payload happens in JS.
