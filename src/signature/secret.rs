@@ -146,8 +146,6 @@ fn at_position(e: SignatureError, position: usize) -> SignatureError {
     }
 }
 
-/// A secret ready to MAC: the `hmac` crate's HMAC-SHA256 with the key's inner and outer
-/// pads already absorbed, so each message costs only its own blocks.
 #[cfg(test)]
 mod tests {
     use super::*;
