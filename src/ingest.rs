@@ -349,9 +349,7 @@ impl Cursor {
             _ => totals.failed += 1,
         }
         if let Some(usage) = &result.usage {
-            totals.usage.prompt_tokens += usage.prompt_tokens;
-            totals.usage.completion_tokens += usage.completion_tokens;
-            totals.usage.total_tokens += usage.total_tokens;
+            totals.usage.add(usage);
         }
         if let Some(cost) = result.cost_nanos {
             *totals.cost_nanos.get_or_insert(0) += cost;
@@ -393,16 +391,7 @@ fn parse_input_line(line: &[u8]) -> Parsed {
         return Parsed::Blank;
     }
     match serde_json::from_slice::<InputRow>(line) {
-        Ok(row) => Parsed::Row(Box::new(RowResult {
-            custom_id: row.custom_id,
-            input_row: None,
-            outcome: Outcome::Missing,
-            status_code: None,
-            request_id: None,
-            result_id: None,
-            usage: None,
-            cost_nanos: None,
-        })),
+        Ok(row) => Parsed::Row(Box::new(RowResult::missing(row.custom_id, None))),
         Err(e) => Parsed::Malformed(format!("input file line has no custom_id: {e}")),
     }
 }
@@ -446,9 +435,7 @@ impl Join {
             _ => self.failed += 1,
         }
         if let Some(usage) = &row.usage {
-            self.usage.prompt_tokens += usage.prompt_tokens;
-            self.usage.completion_tokens += usage.completion_tokens;
-            self.usage.total_tokens += usage.total_tokens;
+            self.usage.add(usage);
         }
         if let Some(cost) = row.cost_nanos {
             *self.cost_nanos.get_or_insert(0) += cost;

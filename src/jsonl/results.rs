@@ -42,7 +42,8 @@ pub struct Usage {
 }
 
 impl Usage {
-    fn add(&mut self, other: &Usage) {
+    /// Adds `other`'s counts to these totals.
+    pub fn add(&mut self, other: &Usage) {
         self.prompt_tokens += other.prompt_tokens;
         self.completion_tokens += other.completion_tokens;
         self.total_tokens += other.total_tokens;
@@ -110,6 +111,22 @@ pub struct RowResult {
     pub usage: Option<Usage>,
     /// Cost in nano-dollars, from the row's `usage.cost` or the given price.
     pub cost_nanos: Option<u64>,
+}
+
+impl RowResult {
+    /// A request the input file lists and no result row answers.
+    pub fn missing(custom_id: String, input_row: Option<u64>) -> RowResult {
+        RowResult {
+            custom_id,
+            input_row,
+            outcome: Outcome::Missing,
+            status_code: None,
+            request_id: None,
+            result_id: None,
+            usage: None,
+            cost_nanos: None,
+        }
+    }
 }
 
 /// Totals over the output and error files.
@@ -255,16 +272,7 @@ impl Results {
         for (custom_id, row) in self.expected {
             if !self.results.contains_key(&custom_id) {
                 summary.missing += 1;
-                summary.rows.push(RowResult {
-                    custom_id,
-                    input_row: Some(row),
-                    outcome: Outcome::Missing,
-                    status_code: None,
-                    request_id: None,
-                    result_id: None,
-                    usage: None,
-                    cost_nanos: None,
-                });
+                summary.rows.push(RowResult::missing(custom_id, Some(row)));
             }
         }
         for result in self.results.into_values() {
