@@ -514,7 +514,7 @@ fn classify_poll(
 }
 
 /// A jitter seed for the core's schedule.
-fn seed() -> u64 {
+pub(crate) fn seed() -> u64 {
     (js_sys::Math::random() * u64::MAX as f64) as u64
 }
 

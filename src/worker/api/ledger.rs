@@ -200,7 +200,7 @@ async fn register(state: &State, env: &Env, workspace: &str, body: Value) -> Ans
     let now = js_sys::Date::now() as i64;
     let schedule = config::poll_schedule(env);
     let owner = workspace.to_owned();
-    let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
+    let seed = crate::worker::ledger_object::seed();
     let due = txn::transaction(state, move |sql| {
         store::set_meta(sql, "api.owner", &owner)?;
         apply::remember_batch_id(sql, &id)?;
@@ -797,7 +797,7 @@ fn retry_ingest(
     now: i64,
     retry_after: Option<Duration>,
 ) -> worker::Result<i64> {
-    let seed = (js_sys::Math::random() * u64::MAX as f64) as u64;
+    let seed = crate::worker::ledger_object::seed();
     let delay = config::poll_schedule(env).next_delay(last.failures, seed, retry_after);
     let next = IngestRetry {
         failures: last.failures.saturating_add(1),
