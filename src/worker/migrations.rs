@@ -121,10 +121,6 @@ pub const INDEX: &[&str] = &[
 /// versions of `INDEX` and drop it, so that `apply` neither repeats them nor keeps a second
 /// version table. Does nothing on any other database.
 pub fn adopt_api_schema(sql: &SqlStorage) -> worker::Result<()> {
-    #[derive(serde::Deserialize)]
-    struct Row {
-        v: Option<f64>,
-    }
     let legacy: Vec<serde_json::Value> = sql
         .exec(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'api_schema'",
@@ -134,20 +130,31 @@ pub fn adopt_api_schema(sql: &SqlStorage) -> worker::Result<()> {
     if legacy.is_empty() {
         return Ok(());
     }
-    let recorded = sql
-        .exec("SELECT MAX(version) AS v FROM api_schema", None)?
-        .one::<Row>()?
-        .v
-        .unwrap_or(0.0) as i64;
+    let recorded = max_version(sql, "SELECT MAX(version) AS v FROM api_schema")?;
     sql.exec(SCHEMA_MIGRATIONS, None)?;
     let now = js_sys::Date::now() as i64;
     for version in 1..=recorded {
-        sql.exec(
-            "INSERT OR IGNORE INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-            vec![(version + 1).into(), now.into()],
-        )?;
+        record(sql, version + 1, now)?;
     }
     sql.exec("DROP TABLE api_schema", None)?;
+    Ok(())
+}
+
+/// The highest version `query` (`SELECT MAX(version) AS v …`) finds, 0 for none.
+fn max_version(sql: &SqlStorage, query: &str) -> worker::Result<usize> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        v: Option<f64>,
+    }
+    Ok(sql.exec(query, None)?.one::<Row>()?.v.unwrap_or(0.0) as usize)
+}
+
+/// Records `version` as applied at `now` (once: a recorded version is left as it is).
+fn record(sql: &SqlStorage, version: usize, now: i64) -> worker::Result<()> {
+    sql.exec(
+        "INSERT OR IGNORE INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+        vec![(version as i64).into(), now.into()],
+    )?;
     Ok(())
 }
 
@@ -158,22 +165,11 @@ const SCHEMA_MIGRATIONS: &str =
 /// Applies every migration newer than the recorded version and returns the resulting version.
 pub fn apply(sql: &SqlStorage, migrations: &[&str]) -> worker::Result<usize> {
     sql.exec(SCHEMA_MIGRATIONS, None)?;
-    #[derive(serde::Deserialize)]
-    struct Row {
-        v: Option<f64>,
-    }
-    let current = sql
-        .exec("SELECT MAX(version) AS v FROM schema_migrations", None)?
-        .one::<Row>()?
-        .v
-        .unwrap_or(0.0) as usize;
+    let current = max_version(sql, "SELECT MAX(version) AS v FROM schema_migrations")?;
     let now = js_sys::Date::now() as i64;
     for (i, stmt) in migrations.iter().enumerate().skip(current) {
         sql.exec(stmt, None)?;
-        sql.exec(
-            "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-            vec![((i + 1) as i64).into(), now.into()],
-        )?;
+        record(sql, i + 1, now)?;
     }
     Ok(migrations.len().max(current))
 }
