@@ -19,8 +19,8 @@
 //! - `POST /_test/ledger/:name/alarm` `{"in_ms": N}` — schedules the ledger's alarm.
 //! - `POST /_test/ledger/:id/track` — starts polling batch `:id` without any webhook (the
 //!   ledger's `POST /poll`, which the operator API's create will call).
-//! - `GET /_test/index/{batches,dead-letters,rejections}` and
-//!   `GET /_test/index/dead-letters/:seq` — the index's internal views.
+//! - `GET|POST /_test/index/<path>` — the index's own route `<path>` (e.g. `batches`,
+//!   `dead-letters/:seq`, `test/schema`, `test/legacy-schema`).
 //! - Header `x-batchhook-test-fault: after-insert` on a webhook makes the ledger fail inside
 //!   its transaction after inserting the delivery (to test the rollback).
 //! - Webhook answers carry `x-batchhook-test-hashed-by: wasm|webcrypto|none`: which engine
@@ -145,29 +145,20 @@ async fn route(mut req: Request, env: &Env) -> std::result::Result<Response, Api
                 _ => Err(ApiError::NotFound),
             }
         }
-        ["_test", "index", "legacy-schema"] if config::test_routes_enabled(env) => {
-            require(&method, Method::Post)?;
-            let index = stubs::index(env)?;
-            Ok(stubs::call(&index, Method::Post, "/test/legacy-schema", &[], None).await?)
-        }
         ["_test", "index", rest @ ..] if config::test_routes_enabled(env) => {
-            require(&method, Method::Get)?;
+            let body = match method {
+                Method::Get => None,
+                Method::Post => Some(req.bytes().await?),
+                _ => return Err(ApiError::MethodNotAllowed),
+            };
             let query = req
                 .url()?
                 .query()
                 .map(|q| format!("?{q}"))
                 .unwrap_or_default();
             let inner = format!("/{}{query}", rest.join("/"));
-            Ok(stubs::call(&stubs::index(env)?, Method::Get, &inner, &[], None).await?)
+            Ok(stubs::call(&stubs::index(env)?, method, &inner, &[], body).await?)
         }
         _ => Err(ApiError::NotFound),
-    }
-}
-
-fn require(method: &Method, expected: Method) -> std::result::Result<(), ApiError> {
-    if *method == expected {
-        Ok(())
-    } else {
-        Err(ApiError::MethodNotAllowed)
     }
 }

@@ -4,7 +4,7 @@
 //   POST /_test/ledger/:name/alarm {"in_ms"}  schedules the ledger's alarm
 //   GET  /_test/ledger/:name                  {"alarm_runs","alarm_pending","schema_version"}
 //   GET  /_test/index/test/schema             the index's applied migrations and tables
-//   POST /_test/index/legacy-schema           gives the index the older two-table version record
+//   POST /_test/index/test/legacy-schema      gives the index the older two-table version record
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { startWorker, waitFor } from "../support/worker.mjs";
@@ -91,7 +91,7 @@ test("an index whose operator-API tables were versioned in their own table adopt
   assert.deepEqual(fresh.versions, [1, 2, 3]);
   assert.ok(!fresh.tables.includes("api_schema"), fresh.tables.join());
 
-  const res = await worker.fetch("/_test/index/legacy-schema", { method: "POST" });
+  const res = await worker.fetch("/_test/index/test/legacy-schema", { method: "POST" });
   assert.equal(res.status, 200, await res.clone().text());
   const legacy = await res.json();
   assert.deepEqual(legacy.versions, [1]);
