@@ -32,8 +32,6 @@ if (!inWorkerd) {
 
 const SCHEMES = { standard: 0, stripe: 1, github: 2 };
 
-/** The headers each scheme reads, lowercase; the wasm core picks among them. */
-
 /** Bodies from this size on are MACed by the platform's native HMAC where a synchronous one
  * exists (Node's `crypto`), and by WebCrypto in `verifyAsync`: native SHA-256 outruns wasm
  * there (see tests/bench/verifier.bench.mjs). Parsing, the timestamp check and the
@@ -142,6 +140,7 @@ function message(code, f) {
 }
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: false });
 
 /** Reused for string bodies handed to the wasm, which copies them in at once: `encodeInto` a
  * kept buffer costs a third of `encode`, which allocates per call (measured in Node at 256 B). */
@@ -156,7 +155,6 @@ function utf8(text) {
   }
   return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
 }
-const decoder = new TextDecoder("utf-8", { fatal: false });
 
 /** Thrown by `verify` when a webhook is refused. `code` is a stable snake_case string. */
 export class WebhookVerificationError extends Error {
