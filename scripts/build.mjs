@@ -8,7 +8,8 @@
 // a missing wrapper an error. `--simd` (or BATCHHOOK_WASM_SIMD=1) compiles with simd128.
 // `--force` redoes every step even when its inputs did not change.
 //
-// Per entry: cargo (scripts/wasm-cargo.sh, release) → wasm-bindgen → wasm-opt; then for the
+// Per entry: cargo (scripts/wasm-cargo.sh, release) → wasm-bindgen (not for the verifier, whose
+// raw exports need none) → wasm-opt; then for the
 // Worker, esbuild bundles worker/shim.mjs with the wasm-bindgen glue, and for npm entries the
 // handwritten wrapper files are copied next to the glue (see copyWrapper) and all their JS is
 // minified. Cargo is skipped when
@@ -72,7 +73,9 @@ const ENTRIES = {
     // opt-level 3 measured smaller after wasm-opt than s or z here, and faster (the SHA-256
     // loop); see scripts/wasm-cargo.sh for the settings.
     cargoEnv: { BATCHHOOK_WASM_OPT_LEVEL: "3", BATCHHOOK_WASM_IMMEDIATE_ABORT: "1" },
-    bindgen: ["--target", "web", "--out-name", "webhook_wasm"],
+    // No wasm-bindgen: the verifier exports a plain ABI (src/browser/exports.rs) and the
+    // wrapper's `abi.js` is its glue.
+    wasmName: "webhook.wasm",
     // The module defines (not imports) its memory, which wasm zero-fills: data segments of
     // zeros can go. Measured: 0.3 KB gzip less than plain -Oz.
     optimize: ["-Oz", "--converge", "--zero-filled-memory", "--strip-target-features"],
@@ -178,14 +181,21 @@ async function cargoBuild(name, entry, { simd, force }) {
   return kept;
 }
 
-/** wasm-bindgen then wasm-opt into `glueDir`; skipped when nothing that feeds them changed. */
+/** The glue JS wasm-bindgen writes for `entry`, or `null` for an entry without wasm-bindgen. */
+function bindgenGlue(entry, glueDir) {
+  if (!entry.bindgen) return null;
+  return join(glueDir, `${entry.bindgen[entry.bindgen.indexOf("--out-name") + 1]}.js`);
+}
+
+/** wasm-bindgen (for entries that use it) then wasm-opt into `glueDir`; skipped when nothing
+ * that feeds them changed. */
 async function bindAndOptimize(name, entry, cargoWasm, glueDir, { simd, force }) {
-  const outName = entry.bindgen[entry.bindgen.indexOf("--out-name") + 1];
-  const wasmOut = join(glueDir, `${outName}_bg.wasm`);
+  const glue = bindgenGlue(entry, glueDir);
+  const wasmOut = glue ? glue.replace(/\.js$/, "_bg.wasm") : join(glueDir, entry.wasmName);
   const key = sha256(
     JSON.stringify({
       wasm: sha256(readFileSync(cargoWasm)),
-      bindgen: entry.bindgen,
+      bindgen: entry.bindgen ?? null,
       optimize: entry.optimize,
       tools: [output("wasm-bindgen", ["--version"]), output(bin("wasm-opt"), ["--version"])],
     }),
@@ -196,13 +206,18 @@ async function bindAndOptimize(name, entry, cargoWasm, glueDir, { simd, force })
     return wasmOut;
   }
   rmSync(glueDir, { recursive: true, force: true });
-  await timed(`${name}: wasm-bindgen`, () =>
-    run("wasm-bindgen", [cargoWasm, "--out-dir", glueDir, ...entry.bindgen]),
-  );
-  // npm entries ship their glue minified; done here, once per fresh glue (minifying is not
-  // idempotent with keepNames).
-  // Its names are internal (the wrapper re-exports nothing of it), so they need not survive.
-  if (entry.wrapper) await minify([join(glueDir, `${outName}.js`)], { keepNames: false });
+  if (glue) {
+    await timed(`${name}: wasm-bindgen`, () =>
+      run("wasm-bindgen", [cargoWasm, "--out-dir", glueDir, ...entry.bindgen]),
+    );
+    // npm entries ship their glue minified; done here, once per fresh glue (minifying is not
+    // idempotent with keepNames).
+    // Its names are internal (the wrapper re-exports nothing of it), so they need not survive.
+    if (entry.wrapper) await minify([glue], { keepNames: false });
+  } else {
+    mkdirSync(glueDir, { recursive: true });
+    copyFileSync(cargoWasm, wasmOut);
+  }
   await timed(`${name}: wasm-opt ${entry.optimize.join(" ")}`, () =>
     run(bin("wasm-opt"), [wasmOut, "-o", wasmOut, ...entry.optimize, "--strip-debug", "--strip-producers", ...WASM_OPT_FEATURES, ...(simd ? ["--enable-simd"] : [])]),
   );
@@ -264,7 +279,9 @@ async function minify(files, { keepNames = true } = {}) {
   for (const file of files) {
     const { code } = await esbuild.transform(readFileSync(file, "utf8"), {
       minify: true,
-      keepNames,
+      // `abi.js` is internal glue (nothing of it is exported from the package): its names need
+      // not survive, and keeping them costs a tenth of its size.
+      keepNames: keepNames && !file.endsWith("abi.js"),
       format: "esm",
       target: "esnext",
     });
@@ -291,7 +308,8 @@ async function buildEntry(name, { explicit, simd, force }) {
     const wasmOut = await bindAndOptimize(name, entry, cargoWasm, outDir, { simd, force });
     const js = copyWrapper(entry.wrapper, outDir);
     await minify(js);
-    return [wasmOut, wasmOut.replace(/_bg\.wasm$/, ".js"), ...js];
+    const glue = bindgenGlue(entry, outDir);
+    return [wasmOut, ...(glue ? [glue] : []), ...js];
   }
   const glueDir = join(root, "target/wasm-stamps", `${name}-glue`);
   await bindAndOptimize(name, entry, cargoWasm, glueDir, { simd, force });

@@ -1,15 +1,14 @@
-//! The wasm side of the npm `Webhook` verifier (`batchhook/webhook`).
+//! The wasm side of the npm `Webhook` verifier (`batchhook/webhook`); `exports` hands it to
+//! JavaScript.
 //!
-//! Kept deliberately narrow so the verifier-only wasm stays small: no `JsValue` errors, no
-//! serde, no `core::fmt`, and no error messages. JavaScript (`src/browser/js/webhook.js`) asks
+//! Kept deliberately narrow so the verifier-only wasm stays small: no `JsValue`s, no serde, no
+//! `core::fmt`, and no error messages. JavaScript (`src/browser/js/webhook.js`) asks
 //! once for the header names the scheme reads ([`WebhookCore::header_names`]) and then passes
 //! their values as one string, one per line, with a mask of which were sent (`SlotHeaders`;
 //! header values cannot contain newlines). Calls return an error number, 0 on success; on failure
 //! [`WebhookCore::error_detail`] gives the error's numbers and `webhook.js` writes the
 //! same sentence as [`SignatureError::message`] (`tests/fixtures/signature/messages.json` pins
 //! both to each other). JSON parsing of the payload happens in JS.
-
-use wasm_bindgen::prelude::wasm_bindgen;
 
 use crate::signature::{
     Base64Problem, Headers, Pending, Scheme, Secret, SecretProblem, SignatureError, Verified,
@@ -29,7 +28,6 @@ const HEADER_NUMBERS: [&str; 5] = [
 ];
 
 /// One configured verifier/signer with the outcome of its last call.
-#[wasm_bindgen]
 pub struct WebhookCore {
     scheme: Scheme,
     secrets: Vec<Secret>,
@@ -75,12 +73,10 @@ impl Headers for SlotHeaders<'_> {
     }
 }
 
-#[wasm_bindgen]
 impl WebhookCore {
     /// A core for scheme 0 (Standard Webhooks), 1 (Stripe) or 2 (GitHub) with a timestamp
     /// tolerance in seconds (both directions); unknown scheme numbers fall back to Standard
     /// Webhooks (the JS wrapper only passes these three).
-    #[wasm_bindgen(constructor)]
     pub fn new(scheme: u8, tolerance_secs: f64) -> WebhookCore {
         WebhookCore {
             scheme: match scheme {
@@ -114,10 +110,9 @@ impl WebhookCore {
         self.add(Secret::from_bytes(secret))
     }
 
-    /// The header names the scheme reads, one per line: the slots of `values` in `verify`
-    /// and `prepare`.
-    pub fn header_names(&self) -> String {
-        self.scheme.header_names().join("\n")
+    /// The header names the scheme reads: the slots of `values` in `verify` and `prepare`.
+    pub fn header_names(&self) -> &'static [&'static str] {
+        self.scheme.header_names()
     }
 
     /// Verifies a body (JS encodes a string body as UTF-8) under header `values` (see
@@ -144,17 +139,13 @@ impl WebhookCore {
 
     /// Starts a verification whose HMACs JS computes natively (`node:crypto`, WebCrypto):
     /// returns the bytes signed before the body, or `None` with the error recorded.
-    pub fn prepare(&mut self, values: &str, present: u32, now_secs: f64) -> Option<Vec<u8>> {
+    pub fn prepare(&mut self, values: &str, present: u32, now_secs: f64) -> Option<&[u8]> {
         let headers = self.slots(values, present);
         match self
             .verifier()
             .and_then(|v| v.prepare(&headers, now_secs as i64))
         {
-            Ok(pending) => {
-                let prefix = pending.signed_prefix().to_vec();
-                self.pending = Some(pending);
-                Some(prefix)
-            }
+            Ok(pending) => Some(self.pending.insert(pending).signed_prefix()),
             Err(e) => {
                 self.record(Err(e));
                 None
@@ -185,10 +176,8 @@ impl WebhookCore {
 
     /// The key bytes of secret `index`, for the JS side's native HMAC (the JS caller handed
     /// the secret in, so nothing new is exposed).
-    pub fn key_bytes(&self, index: u32) -> Option<Vec<u8>> {
-        self.secrets
-            .get(index as usize)
-            .map(|s| s.key_bytes().to_vec())
+    pub fn key_bytes(&self, index: u32) -> Option<&[u8]> {
+        self.secrets.get(index as usize).map(Secret::key_bytes)
     }
 
     /// The number of the last error (0 when the last call succeeded).
@@ -202,8 +191,8 @@ impl WebhookCore {
     }
 
     /// The delivery id of the last successful verification, if the scheme carries one.
-    pub fn verified_id(&self) -> Option<String> {
-        self.verified.as_ref().and_then(|v| v.id.clone())
+    pub fn verified_id(&self) -> Option<&str> {
+        self.verified.as_ref().and_then(|v| v.id.as_deref())
     }
 
     /// The signed timestamp of the last successful verification, or NaN.
@@ -336,10 +325,7 @@ mod tests {
             core.verify(HEADERS, SENT, br#"{"test": 2432232314}"#, 1_614_265_330.0),
             0
         );
-        assert_eq!(
-            core.verified_id().as_deref(),
-            Some("msg_p5jXN8AQM9LWM0D4loKWxJek")
-        );
+        assert_eq!(core.verified_id(), Some("msg_p5jXN8AQM9LWM0D4loKWxJek"));
         assert_eq!(core.verified_timestamp(), 1_614_265_330.0);
         assert_eq!(core.verify(HEADERS, SENT, b"{}", 1_614_265_330.0), 6);
         assert_eq!(core.error_number(), 6);
@@ -360,11 +346,14 @@ mod tests {
         let mut core = WebhookCore::new(0, 300.0);
         assert_eq!(core.add_secret_text(0, SECRET), 0);
         assert_eq!(core.key_count(), 1);
-        let prefix = core.prepare(HEADERS, SENT, 1_614_265_330.0).unwrap();
+        let prefix = core
+            .prepare(HEADERS, SENT, 1_614_265_330.0)
+            .unwrap()
+            .to_vec();
         assert_eq!(prefix, b"msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.");
         use hmac::Mac;
         let mut mac =
-            hmac::Hmac::<sha2::Sha256>::new_from_slice(&core.key_bytes(0).unwrap()).unwrap();
+            hmac::Hmac::<sha2::Sha256>::new_from_slice(core.key_bytes(0).unwrap()).unwrap();
         mac.update(&prefix);
         mac.update(br#"{"test": 2432232314}"#);
         assert_eq!(core.finish(&mac.finalize().into_bytes()), 0);
@@ -402,7 +391,7 @@ mod tests {
         assert_eq!(h.header("x-unknown"), None);
         assert_eq!(slots("\n", 0b11).header("webhook-timestamp"), Some(""));
         let core = WebhookCore::new(0, 300.0);
-        assert_eq!(core.header_names().split('\n').collect::<Vec<_>>(), names);
+        assert_eq!(core.header_names(), names);
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -37,7 +37,7 @@ function sizes(files) {
  * from bytes in memory. A fresh process each time: V8 caches compiled modules by their bytes,
  * so repeating it in one process would time the cache.
  */
-async function instantiation(dir, glueName, wasmName, runs = 7) {
+async function instantiation(dir, glueName, wasmName, init, runs = 7) {
   const { execFileSync } = await import('node:child_process');
   const script = `
     const glue = await import(${JSON.stringify(pathToFileURL(join(dir, glueName)).href)});
@@ -45,7 +45,7 @@ async function instantiation(dir, glueName, wasmName, runs = 7) {
     const t0 = performance.now();
     const module = await WebAssembly.compile(bytes);
     const t1 = performance.now();
-    glue.initSync({ module });
+    ${init};
     const t2 = performance.now();
     console.log(JSON.stringify([t2 - t0, t2 - t1]));`;
   const total = [];
@@ -76,9 +76,9 @@ export default async function run() {
   const clientDir = join(root, 'dist', 'client');
   const rows = [];
   const fmt = (n) => `${(n / KB).toFixed(1)} KB`;
-  if (existsSync(join(webhookDir, 'webhook_wasm_bg.wasm'))) {
+  if (existsSync(join(webhookDir, 'webhook.wasm'))) {
     const s = sizes(entryFiles(webhookDir));
-    const inst = await instantiation(webhookDir, 'webhook_wasm.js', 'webhook_wasm_bg.wasm');
+    const inst = await instantiation(webhookDir, 'abi.js', 'webhook.wasm', 'glue.instantiate(module)');
     const imp = await importTime(join(webhookDir, 'index.js'));
     rows.push({
       entry: 'batchhook/webhook',
@@ -94,10 +94,10 @@ export default async function run() {
   }
   if (existsSync(join(clientDir, 'client_wasm_bg.wasm'))) {
     const own = sizes(entryFiles(clientDir));
-    const withWebhook = existsSync(join(webhookDir, 'webhook_wasm_bg.wasm'))
+    const withWebhook = existsSync(join(webhookDir, 'webhook.wasm'))
       ? sizes([...entryFiles(clientDir), ...entryFiles(webhookDir)])
       : own;
-    const inst = await instantiation(clientDir, 'client_wasm.js', 'client_wasm_bg.wasm');
+    const inst = await instantiation(clientDir, 'client_wasm.js', 'client_wasm_bg.wasm', 'glue.initSync({ module })');
     const imp = await importTime(join(clientDir, 'index.js'));
     rows.push({
       entry: 'batchhook (client + re-exported webhook)',

@@ -107,8 +107,8 @@ async function startWorkerd(distDir) {
       { type: "ESModule", path: "/bench/worker.mjs", contents: file("tests/bench/verifier-worker.mjs") },
       { type: "ESModule", path: "/bench/webhook/workerd.js", contents: file("src/browser/js/webhook.workerd.js") },
       { type: "ESModule", path: "/bench/webhook/index.js", contents: readFileSync(join(distDir, "index.js")) },
-      { type: "ESModule", path: "/bench/webhook/webhook_wasm.js", contents: readFileSync(join(distDir, "webhook_wasm.js")) },
-      { type: "CompiledWasm", path: "/bench/webhook/webhook_wasm_bg.wasm", contents: readFileSync(join(distDir, "webhook_wasm_bg.wasm")) },
+      { type: "ESModule", path: "/bench/webhook/abi.js", contents: readFileSync(join(distDir, "abi.js")) },
+      { type: "CompiledWasm", path: "/bench/webhook/webhook.wasm", contents: readFileSync(join(distDir, "webhook.wasm")) },
     ],
     compatibilityDate: "2025-01-01",
   });
@@ -218,8 +218,8 @@ export default async function run() {
       : "  crossover: none up to 1 MB (wasm is faster at every measured size)",
   );
 
-  const wasm = readFileSync(join(distDir, "webhook_wasm_bg.wasm"));
-  const js = ["index.js", "webhook_wasm.js"].map((f) => readFileSync(join(distDir, f)));
+  const wasm = readFileSync(join(distDir, "webhook.wasm"));
+  const js = ["index.js", "abi.js"].map((f) => readFileSync(join(distDir, f)));
   const gz = (b) => gzipSync(b, { level: 9 }).length;
   console.log(
     `\nverifier: wasm ${wasm.length} B raw, ${gz(wasm)} B gzip; JS ${js.reduce((a, b) => a + b.length, 0)} B raw, ` +

@@ -38,8 +38,8 @@ before(async () => {
       { type: "ESModule", path: "/t/worker.mjs", contents: WORKER },
       { type: "ESModule", path: "/t/webhook/workerd.js", contents: readFileSync(new URL("workerd.js", dist)) },
       { type: "ESModule", path: "/t/webhook/index.js", contents: readFileSync(new URL("index.js", dist)) },
-      { type: "ESModule", path: "/t/webhook/webhook_wasm.js", contents: readFileSync(new URL("webhook_wasm.js", dist)) },
-      { type: "CompiledWasm", path: "/t/webhook/webhook_wasm_bg.wasm", contents: readFileSync(new URL("webhook_wasm_bg.wasm", dist)) },
+      { type: "ESModule", path: "/t/webhook/abi.js", contents: readFileSync(new URL("abi.js", dist)) },
+      { type: "CompiledWasm", path: "/t/webhook/webhook.wasm", contents: readFileSync(new URL("webhook.wasm", dist)) },
     ],
     compatibilityDate: "2025-01-01",
   });

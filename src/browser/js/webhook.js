@@ -9,14 +9,14 @@
 // Loading: the module is ready when its import resolves (top-level await). Node reads the .wasm
 // file next to this one with `fs`; browsers fetch it (bundlers see the `new URL(…,
 // import.meta.url)`); Cloudflare Workers, where compiling wasm from bytes is forbidden, import
-// the `workerd` condition (`workerd.js`), which imports the .wasm statically and initialises it
-// before this module's classes are used.
-import initWasm, { initSync, WebhookCore } from "./webhook_wasm.js";
+// the `workerd` condition (`workerd.js`), which imports the .wasm statically and instantiates it
+// before this module's classes are used. The wasm is reached through `abi.js`, its raw exports.
+import { Core, SECRET_RULES, instantiate, load } from "./abi.js";
 
 const inWorkerd = typeof navigator !== "undefined" && navigator.userAgent === "Cloudflare-Workers";
 
 if (!inWorkerd) {
-  const url = new URL("./webhook_wasm_bg.wasm", import.meta.url);
+  const url = new URL("./webhook.wasm", import.meta.url);
   const node = typeof process !== "undefined" && process.versions != null && process.versions.node != null;
   if (node && url.protocol === "file:") {
     // `getBuiltinModule` (Node ≥ 20.16) reaches `fs` without an import statement, so browser
@@ -24,9 +24,9 @@ if (!inWorkerd) {
     if (typeof process.getBuiltinModule !== "function") {
       throw new Error("batchhook/webhook needs Node.js 20.16 or newer (process.getBuiltinModule)");
     }
-    initSync({ module: process.getBuiltinModule("fs").readFileSync(url) });
+    instantiate(new WebAssembly.Module(process.getBuiltinModule("fs").readFileSync(url)));
   } else {
-    await initWasm({ module_or_path: url });
+    await load(url);
   }
 }
 
@@ -142,20 +142,6 @@ function message(code, f) {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: false });
 
-/** Reused for string bodies handed to the wasm, which copies them in at once: `encodeInto` a
- * kept buffer costs a third of `encode`, which allocates per call (measured in Node at 256 B). */
-let scratch = new Uint8Array(4096);
-
-/** `text` as UTF-8 in a view that is valid until the next call. */
-function utf8(text) {
-  if (text.length * 3 > scratch.length) {
-    // Past 1 MiB of text a throwaway encode is fine: hashing dominates there.
-    if (text.length > 1 << 20) return encoder.encode(text);
-    scratch = new Uint8Array(text.length * 3);
-  }
-  return scratch.subarray(0, encoder.encodeInto(text, scratch).written);
-}
-
 /** Thrown by `verify` when a webhook is refused. `code` is a stable snake_case string. */
 export class WebhookVerificationError extends Error {
   constructor(message, code) {
@@ -265,33 +251,29 @@ class SchemeWebhook {
 
   constructor(scheme, secret, options = {}, defaultRule) {
     this.#scheme = scheme;
-    this.#core = new WebhookCore(scheme, options.tolerance === undefined ? 300 : Number(options.tolerance));
-    this.#names = this.#core.header_names().split("\n");
+    this.#core = new Core(scheme, options.tolerance === undefined ? 300 : Number(options.tolerance));
+    this.#names = this.#core.headerNames();
     // `svix-x` stands in for `webhook-x` (Standard Webhooks' alias names).
     this.#aliasOf = this.#names.map((n) => (n.startsWith("svix-") ? this.#names.indexOf(`webhook-${n.slice(5)}`) : -1));
     const secrets = Array.isArray(secret) ? secret : [secret];
     if (secrets.length === 0) throw new WebhookSecretError(message("no_secrets", {}), "no_secrets");
     for (const s of secrets) {
       let failed;
-      if (s instanceof Uint8Array) failed = this.#core.add_secret_bytes(s);
+      if (s instanceof Uint8Array) failed = this.#core.addSecret(SECRET_RULES.bytes, s);
       else if (typeof s !== "string") throw new TypeError("secret must be a string or a Uint8Array");
-      else if (options.format === "raw") failed = this.#core.add_secret_bytes(encoder.encode(s));
-      else failed = this.#core.add_secret_text(defaultRule, s);
+      else if (options.format === "raw") failed = this.#core.addSecret(SECRET_RULES.bytes, encoder.encode(s));
+      else failed = this.#core.addSecret(defaultRule, s);
       if (failed !== 0) throw this.#fail(failed, WebhookSecretError);
     }
     if (nodeCrypto && options.nativeHmac !== false) {
-      this.#nodeKeys = this.#keys().map((k) => nodeCrypto.createSecretKey(k));
+      this.#nodeKeys = this.#core.keys().map((k) => nodeCrypto.createSecretKey(k));
     }
     this.#webCrypto = options.nativeHmac !== false;
   }
 
-  #keys() {
-    return Array.from({ length: this.#core.key_count() }, (_, i) => this.#core.key_bytes(i));
-  }
-
   /** The error for wasm error `number` (the core's details are read only on this path). */
   #fail(number, Class = WebhookVerificationError) {
-    const { code, fields } = fromCore(number, (i) => this.#core.error_detail(i));
+    const { code, fields } = fromCore(number, (i) => this.#core.errorDetail(i));
     return new Class(message(code, fields), code);
   }
 
@@ -303,7 +285,7 @@ class SchemeWebhook {
     let failed;
     if (this.#nodeKeys !== null && (text ? body.length : body.byteLength) >= NATIVE_MIN_BYTES) {
       const prefix = this.#core.prepare(values, present, secs);
-      if (prefix === undefined) throw this.#fail(this.#core.error_number());
+      if (prefix === undefined) throw this.#fail(this.#core.error());
       const keys = this.#nodeKeys;
       const mac = (key) => nodeCrypto.createHmac("sha256", key).update(prefix).update(body).digest();
       let macs;
@@ -314,7 +296,7 @@ class SchemeWebhook {
       }
       failed = this.#core.finish(macs);
     } else {
-      failed = this.#core.verify(values, present, text ? utf8(body) : body, secs);
+      failed = this.#core.verify(values, present, body, secs);
     }
     if (failed !== 0) throw this.#fail(failed);
   }
@@ -328,9 +310,9 @@ class SchemeWebhook {
     }
     const values = headerValues(headers, this.#names, this.#aliasOf);
     const prefix = this.#core.prepare(values, present, Math.floor((now ?? Date.now()) / 1000));
-    if (prefix === undefined) throw this.#fail(this.#core.error_number());
+    if (prefix === undefined) throw this.#fail(this.#core.error());
     this.#webKeys ??= await Promise.all(
-      this.#keys().map((k) => crypto.subtle.importKey("raw", k, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])),
+      this.#core.keys().map((k) => crypto.subtle.importKey("raw", k, { name: "HMAC", hash: "SHA-256" }, false, ["sign"])),
     );
     const message = signedMessage(prefix, body);
     const macs = new Uint8Array(32 * this.#webKeys.length);
@@ -373,8 +355,7 @@ class SchemeWebhook {
    */
   verifyDelivery(payload, headers, options = {}) {
     const parsed = this.verify(payload, headers, options);
-    const timestamp = this.#core.verified_timestamp();
-    return { payload: parsed, id: this.#core.verified_id() ?? null, timestamp: Number.isNaN(timestamp) ? null : timestamp };
+    return { payload: parsed, id: this.#core.verifiedId(), timestamp: this.#core.verifiedTimestamp() };
   }
 
   /**
@@ -383,9 +364,9 @@ class SchemeWebhook {
    */
   sign(msgId, timestamp, payload) {
     const secs = Math.floor((timestamp instanceof Date ? timestamp.getTime() : Number(timestamp)) / 1000);
-    const bytes = typeof payload === "string" ? encoder.encode(payload) : toBytes(payload);
-    const signature = this.#core.sign(String(msgId), secs, bytes);
-    if (signature === undefined) throw this.#fail(this.#core.error_number(), WebhookSecretError);
+    const body = typeof payload === "string" ? payload : toBytes(payload);
+    const signature = this.#core.sign(String(msgId), secs, body);
+    if (signature === undefined) throw this.#fail(this.#core.error(), WebhookSecretError);
     return signature;
   }
 }
@@ -399,20 +380,20 @@ class SchemeWebhook {
 export class Webhook extends SchemeWebhook {
   static prefix = "whsec_";
   constructor(secret, options = {}) {
-    super(SCHEMES.standard, secret, options, 1);
+    super(SCHEMES.standard, secret, options, SECRET_RULES.base64);
   }
 }
 
 /** Stripe's `Stripe-Signature` scheme. The secret (`whsec_…`) is used as text, never decoded. */
 export class StripeWebhook extends SchemeWebhook {
   constructor(secret, options = {}) {
-    super(SCHEMES.stripe, secret, options, 0);
+    super(SCHEMES.stripe, secret, options, SECRET_RULES.scheme);
   }
 }
 
 /** GitHub's `X-Hub-Signature-256` scheme; the secret is used as text. No timestamp is signed. */
 export class GitHubWebhook extends SchemeWebhook {
   constructor(secret, options = {}) {
-    super(SCHEMES.github, secret, options, 0);
+    super(SCHEMES.github, secret, options, SECRET_RULES.scheme);
   }
 }

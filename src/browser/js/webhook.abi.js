@@ -1,0 +1,145 @@
+// The verifier wasm's raw exports (src/browser/exports.rs) as a small class. Every argument
+// and result goes through one buffer inside the wasm memory: arguments are written into it
+// (strings with `encodeInto`, bytes with `set`) and passed by length; a call that returns
+// bytes leaves them at the start of the buffer and returns their length (-1 for none). The
+// wasm imports nothing.
+
+let wasm = null;
+let bytes = new Uint8Array(0);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Instantiates the compiled verifier module (synchronously: Node, Workers). */
+export function instantiate(module) {
+  wasm = new WebAssembly.Instance(module, {}).exports;
+}
+
+/** Fetches, compiles and instantiates the verifier wasm at `url` (browsers). */
+export async function load(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`batchhook/webhook: fetching ${url} failed with HTTP ${response.status}`);
+  // Streaming compilation needs the wasm MIME type; a server that sends another gets the
+  // buffered path instead of an error.
+  const streaming =
+    typeof WebAssembly.instantiateStreaming === "function" &&
+    (response.headers.get("content-type") ?? "").startsWith("application/wasm");
+  const { instance } = streaming
+    ? await WebAssembly.instantiateStreaming(response, {})
+    : await WebAssembly.instantiate(await response.arrayBuffer(), {});
+  wasm = instance.exports;
+}
+
+/** The wasm memory as bytes. Growing the memory detaches the old view, so it is renewed. */
+function memory() {
+  if (bytes.buffer !== wasm.memory.buffer) bytes = new Uint8Array(wasm.memory.buffer);
+  return bytes;
+}
+
+/** The most bytes `part` (a string or a Uint8Array) can take in the buffer. */
+const room = (part) => (part === undefined ? 0 : typeof part === "string" ? part.length * 3 : part.byteLength);
+
+/** Set by `write`: the byte lengths of the parts written. */
+const lengths = [0, 0];
+
+/** Writes `first` and then `second` (if given) into the buffer. */
+function write(first, second) {
+  const at = wasm.bh_io(room(first) + room(second));
+  const mem = memory();
+  lengths[0] = put(mem, at, first);
+  lengths[1] = second === undefined ? 0 : put(mem, at + lengths[0], second);
+}
+
+function put(mem, at, part) {
+  if (typeof part === "string") return encoder.encodeInto(part, mem.subarray(at)).written;
+  mem.set(part, at);
+  return part.byteLength;
+}
+
+/** A copy of a call's result bytes, or `undefined` for -1. */
+function result(len) {
+  if (len < 0) return undefined;
+  const at = wasm.bh_io(0);
+  return memory().slice(at, at + len);
+}
+
+function text(len) {
+  if (len < 0) return undefined;
+  const at = wasm.bh_io(0);
+  return decoder.decode(memory().subarray(at, at + len));
+}
+
+/** Frees a core whose wrapper was garbage-collected. */
+const finalizer = typeof FinalizationRegistry === "undefined" ? null : new FinalizationRegistry((n) => wasm.bh_free(n));
+
+/** Secret rules of `addSecret`: the scheme's text rule, npm `standardwebhooks`' base64 rule, raw bytes. */
+export const SECRET_RULES = { scheme: 0, base64: 1, bytes: 2 };
+
+/** One verifier core in the wasm (`WebhookCore` in src/browser/webhook.rs). */
+export class Core {
+  #n;
+
+  constructor(scheme, toleranceSecs) {
+    this.#n = wasm.bh_new(scheme, toleranceSecs);
+    finalizer?.register(this, this.#n);
+  }
+
+  /** Adds a secret (a string, or bytes for rule `bytes`); returns the error number. */
+  addSecret(rule, secret) {
+    write(secret);
+    return wasm.bh_add_secret(this.#n, rule, lengths[0]);
+  }
+
+  /** The header names the scheme reads: the slots of `values` in `verify` and `prepare`. */
+  headerNames() {
+    return text(wasm.bh_header_names(this.#n)).split("\n");
+  }
+
+  /** Verifies `body` (a string or bytes); returns the error number. */
+  verify(values, present, body, nowSecs) {
+    write(values, body);
+    return wasm.bh_verify(this.#n, lengths[0], lengths[1], present, nowSecs);
+  }
+
+  /** The signed prefix of a verification whose MACs are made outside, or `undefined`. */
+  prepare(values, present, nowSecs) {
+    write(values);
+    return result(wasm.bh_prepare(this.#n, lengths[0], present, nowSecs));
+  }
+
+  /** Finishes a prepared verification with one 32-byte MAC per secret; the error number. */
+  finish(macs) {
+    write(macs);
+    return wasm.bh_finish(this.#n, lengths[0]);
+  }
+
+  /** The signature header value, or `undefined` (error recorded). */
+  sign(id, timestampSecs, body) {
+    write(id, body);
+    return text(wasm.bh_sign(this.#n, lengths[0], lengths[1], timestampSecs));
+  }
+
+  /** Copies of the key bytes of every secret, in the order they were added. */
+  keys() {
+    return Array.from({ length: wasm.bh_key_count(this.#n) }, (_, i) => result(wasm.bh_key(this.#n, i)));
+  }
+
+  /** The last call's error number (0: success) and its detail `i` (see `describe`). */
+  error() {
+    return wasm.bh_error(this.#n);
+  }
+
+  errorDetail(i) {
+    return BigInt.asUintN(64, wasm.bh_error_detail(this.#n, i));
+  }
+
+  /** The last verified delivery id, or `null`. */
+  verifiedId() {
+    return text(wasm.bh_verified_id(this.#n)) ?? null;
+  }
+
+  /** The last verified signed timestamp, or `null`. */
+  verifiedTimestamp() {
+    const t = wasm.bh_verified_timestamp(this.#n);
+    return Number.isNaN(t) ? null : t;
+  }
+}
