@@ -57,9 +57,14 @@ function put(mem, at, part) {
 
 /** A copy of a call's result bytes, or `undefined` for -1. */
 function result(len) {
+  return view(len)?.slice();
+}
+
+/** A call's result bytes in place, valid until the next call into the wasm; or `undefined`. */
+function view(len) {
   if (len < 0) return undefined;
   const at = wasm.bh_io(0);
-  return memory().slice(at, at + len);
+  return memory().subarray(at, at + len);
 }
 
 function text(len) {
@@ -100,10 +105,11 @@ export class Core {
     return wasm.bh_verify(this.#n, lengths[0], lengths[1], present, nowSecs);
   }
 
-  /** The signed prefix of a verification whose MACs are made outside, or `undefined`. */
+  /** The signed prefix of a verification whose MACs are made outside, or `undefined`: a view
+   * into the wasm memory, valid until the next call into any core (no copy on the hot path). */
   prepare(values, present, nowSecs) {
     write(values);
-    return result(wasm.bh_prepare(this.#n, lengths[0], present, nowSecs));
+    return view(wasm.bh_prepare(this.#n, lengths[0], present, nowSecs));
   }
 
   /** Finishes a prepared verification with one 32-byte MAC per secret; the error number. */
