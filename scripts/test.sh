@@ -84,7 +84,7 @@ step fmt cargo fmt --all --check
 step clippy cargo clippy --quiet --workspace --all-targets -- -D warnings
 step clippy-feat clippy_features
 step doc env RUSTDOCFLAGS="-D warnings" cargo doc --quiet --workspace --no-deps --all-features
-# Feature `verifier` adds the npm verifier's wasm-bindgen core and, on wasm32, its heap: the
+# Feature `verifier` adds the npm verifier's core and raw exports and, on wasm32, its heap: the
 # core's unit tests then run on wasm32 with that heap as their global allocator.
 step cargo-test cargo test --quiet --workspace --features batchhook/verifier
 step wasm-test bash scripts/wasm-cargo.sh test --lib --features verifier
