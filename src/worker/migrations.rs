@@ -163,13 +163,97 @@ const SCHEMA_MIGRATIONS: &str =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)";
 
 /// Applies every migration newer than the recorded version and returns the resulting version.
+///
+/// The pending migrations and their version records go to SQLite as one script: a new object
+/// (every new batch gets one) creates its whole schema in a single `exec` instead of one per
+/// migration and record, each a round trip out of wasm.
 pub fn apply(sql: &SqlStorage, migrations: &[&str]) -> worker::Result<usize> {
-    sql.exec(SCHEMA_MIGRATIONS, None)?;
-    let current = max_version(sql, "SELECT MAX(version) AS v FROM schema_migrations")?;
-    let now = js_sys::Date::now() as i64;
-    for (i, stmt) in migrations.iter().enumerate().skip(current) {
-        sql.exec(stmt, None)?;
-        record(sql, i + 1, now)?;
+    let current = recorded_version(sql)?;
+    let Some(current) = current else {
+        let script = script(migrations, 0, js_sys::Date::now() as i64, true);
+        sql.exec(&script, None)?;
+        return Ok(migrations.len());
+    };
+    if current < migrations.len() {
+        sql.exec(
+            &script(migrations, current, js_sys::Date::now() as i64, false),
+            None,
+        )?;
     }
     Ok(migrations.len().max(current))
+}
+
+/// The recorded version (0 for none), or `None` when `schema_migrations` does not exist yet.
+fn recorded_version(sql: &SqlStorage) -> worker::Result<Option<usize>> {
+    let exists: Vec<serde_json::Value> = sql
+        .exec(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
+            None,
+        )?
+        .to_array()?;
+    if exists.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(max_version(
+        sql,
+        "SELECT MAX(version) AS v FROM schema_migrations",
+    )?))
+}
+
+/// One SQL script applying `migrations` after version `from` and recording each as applied at
+/// `now`; with `create_table`, it first creates `schema_migrations`.
+fn script(migrations: &[&str], from: usize, now: i64, create_table: bool) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if create_table {
+        parts.push(SCHEMA_MIGRATIONS.to_owned());
+    }
+    let pending = &migrations[from.min(migrations.len())..];
+    // A statement list ends without its last `;`, so that joining never makes an empty one.
+    parts.extend(
+        pending
+            .iter()
+            .map(|m| m.trim_end().trim_end_matches(';').to_owned()),
+    );
+    if !pending.is_empty() {
+        let versions: Vec<String> = (from + 1..=migrations.len())
+            .map(|v| format!("({v}, {now})"))
+            .collect();
+        parts.push(format!(
+            "INSERT OR IGNORE INTO schema_migrations (version, applied_at) VALUES {}",
+            versions.join(", ")
+        ));
+    }
+    parts.join(";\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::script;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn script_records_every_pending_version_after_the_recorded_one() {
+        let text = script(&["CREATE TABLE a (x);", "CREATE TABLE b (y)"], 1, 7, false);
+        assert_eq!(
+            text,
+            "CREATE TABLE b (y);\nINSERT OR IGNORE INTO schema_migrations (version, applied_at) VALUES (2, 7)"
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn script_for_a_new_database_creates_the_version_table_first_and_never_an_empty_statement() {
+        let text = script(
+            &[
+                "CREATE TABLE a (x);\n  ",
+                "CREATE TRIGGER t AFTER INSERT ON a BEGIN DELETE FROM a; END;",
+            ],
+            0,
+            5,
+            true,
+        );
+        assert!(text.starts_with(super::SCHEMA_MIGRATIONS));
+        assert!(!text.contains(";;") && !text.contains(";\n;"));
+        assert!(text.contains("BEGIN DELETE FROM a; END;\nINSERT"));
+        assert!(text.ends_with("VALUES (1, 5), (2, 5)"));
+    }
 }
