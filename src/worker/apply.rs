@@ -5,7 +5,7 @@
 use crate::batch::{Batch, LifecycleStatus};
 use crate::event::Event;
 use crate::ledger::{Decision, Delivery, LedgerState, Source as LedgerSource, StaleReason};
-use crate::reconcile::{self, Schedule};
+use crate::reconcile::{self, CancelRequest, Schedule};
 use crate::worker::ledger_object::DeliveryHeaders;
 use crate::worker::store::{self, DeliveryRow, EventRow};
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,9 @@ pub struct DeliveryOutcome {
     /// Whether the ledger must poll the gateway now.
     #[serde(skip)]
     pub poll_now: bool,
+    /// The batch row as the delivery wrote it (status column and object), if it wrote it.
+    #[serde(skip)]
+    pub saved: Option<(LifecycleStatus, Batch)>,
 }
 
 /// Where the stored batch came from: the `updated_by` column and the timeline's `source`.
@@ -117,6 +120,20 @@ pub struct DeliveryStates {
     pub poll: PollState,
     /// Whether a delivery with this `webhook-id` is stored (a sender's retry).
     pub already_seen: bool,
+    /// The cancellation requested through the operator API (`meta.cancel_request`), for the
+    /// failure classification.
+    pub cancel: Option<CancelRequest>,
+}
+
+/// What a transaction already knows of the stored state, so that [`ensure_polling_from`]
+/// reads none of it back (each read is a statement out of wasm into SQLite, and on a new
+/// object one SQLite has to prepare first).
+#[derive(Default)]
+pub struct Known {
+    /// The batch row as last written here: status column and object.
+    pub saved: Option<(LifecycleStatus, Batch)>,
+    /// `meta.cancel_request`, when it was read.
+    pub cancel: Option<Option<CancelRequest>>,
 }
 
 /// Reads [`DeliveryStates`] with one statement, the delivery path's only read (each statement
@@ -133,17 +150,19 @@ pub fn delivery_states(
     }
     let rows: Vec<Row> = store::rows(
         sql,
-        "SELECT key, value FROM meta WHERE key IN ('ledger', 'poll')
+        "SELECT key, value FROM meta WHERE key IN ('ledger', 'poll', 'cancel_request')
          UNION ALL SELECT 'seen', '' FROM deliveries WHERE webhook_id = ?",
         vec![webhook_id.into()],
     )?;
     let mut ledger = None;
     let mut poll = PollState::default();
     let mut already_seen = false;
+    let mut cancel = None;
     for row in rows {
         match row.key.as_str() {
             "ledger" => ledger = Some(serde_json::from_str(&row.value)?),
             "poll" => poll = serde_json::from_str(&row.value)?,
+            "cancel_request" => cancel = serde_json::from_str(&row.value)?,
             _ => already_seen = true,
         }
     }
@@ -155,6 +174,7 @@ pub fn delivery_states(
         ledger,
         poll,
         already_seen,
+        cancel,
     })
 }
 
@@ -186,6 +206,7 @@ pub fn delivery(
     let event = delivery.event.as_ref().ok();
     store::set_meta(sql, "ledger", ledger)?;
     let outcome = decision.outcome();
+    let mut saved = None;
     let reason = match &decision {
         Decision::Duplicate => {
             return Ok(DeliveryOutcome {
@@ -193,6 +214,7 @@ pub fn delivery(
                 reason: None,
                 status: current.map(|s| s.as_str().to_owned()),
                 poll_now: false,
+                saved: None,
             })
         }
         Decision::Applied { timeline, .. } => {
@@ -211,6 +233,7 @@ pub fn delivery(
                 Source::Webhook,
                 reference,
             )?;
+            saved = Some((timeline.to.clone(), object));
             None
         }
         Decision::Stale { reason, refresh } => {
@@ -227,6 +250,7 @@ pub fn delivery(
                     Source::Webhook,
                     &facts.webhook_id,
                 )?;
+                saved = Some((status.clone(), full.clone()));
             }
             reason_name(reason)
         }
@@ -234,7 +258,11 @@ pub fn delivery(
         Decision::DeadLetter { code, .. } => Some(code.clone()),
     };
     if current.is_none() {
-        record_bare(sql, batch_id, now, Source::Webhook)?;
+        match saved {
+            // The batch row was just written: only the id is left to remember.
+            Some(_) => remember_batch_id(sql, batch_id)?,
+            None => record_bare(sql, batch_id, now, Source::Webhook)?,
+        }
     }
     if let Some(summary) = event.and_then(Event::delivery_summary) {
         store::set_meta(sql, "webhook_delivery", summary)?;
@@ -262,6 +290,7 @@ pub fn delivery(
         reason,
         status: ledger.status.as_ref().map(|s| s.as_str().to_owned()),
         poll_now: decision.poll_now(),
+        saved,
     })
 }
 
@@ -530,13 +559,15 @@ pub fn ensure_polling(
     schedule: &Schedule,
     seed: u64,
 ) -> worker::Result<Option<i64>> {
-    ensure_polling_from(sql, poll_state(sql)?, poll_now, now, schedule, seed)
+    let known = Known::default();
+    ensure_polling_from(sql, poll_state(sql)?, &known, poll_now, now, schedule, seed)
 }
 
-/// [`ensure_polling`] from a polling state the caller already read.
+/// [`ensure_polling`] from a polling state the caller already read, and what else it knows.
 pub fn ensure_polling_from(
     sql: &SqlStorage,
     mut state: PollState,
+    known: &Known,
     poll_now: bool,
     now: i64,
     schedule: &Schedule,
@@ -545,9 +576,13 @@ pub fn ensure_polling_from(
     if !poll_now && state.next_at.is_some() {
         return Ok(state.next_at);
     }
+    let finished = match &known.saved {
+        Some((status, batch)) => status.is_terminal() && !batch.is_thin(),
+        None => finished(sql)?,
+    };
     let due = if poll_now {
         Some(now)
-    } else if finished(sql)? {
+    } else if finished {
         state.next_at
     } else {
         Some(state.next_at.unwrap_or_else(|| {
@@ -558,22 +593,34 @@ pub fn ensure_polling_from(
         return Ok(due);
     }
     state.next_at = due;
-    save_poll_state(sql, &state)?;
+    save_poll_state_from(sql, &state, known)?;
     Ok(due)
 }
 
 /// Stores the polling state and the failure classification after a poll or a delivery.
 pub fn save_poll_state(sql: &SqlStorage, state: &PollState) -> worker::Result<()> {
+    save_poll_state_from(sql, state, &Known::default())
+}
+
+/// [`save_poll_state`], reading back only what `known` does not hold.
+fn save_poll_state_from(sql: &SqlStorage, state: &PollState, known: &Known) -> worker::Result<()> {
     store::set_meta(sql, "poll", state)?;
+    let cancel = match &known.cancel {
+        Some(cancel) => cancel.clone(),
+        None => store::meta(sql, "cancel_request")?,
+    };
     let context = reconcile::FailureContext {
-        cancel: store::meta(sql, "cancel_request")?,
+        cancel,
         consecutive_poll_failures: state.consecutive_failures,
         last_poll_error: state.last_error.clone(),
     };
-    let batch = stored_batch(sql)?.unwrap_or_default();
-    store::set_meta(
-        sql,
-        "classification",
-        &reconcile::classify(&batch, &context),
-    )
+    let read;
+    let batch = match &known.saved {
+        Some((_, batch)) => batch,
+        None => {
+            read = stored_batch(sql)?.unwrap_or_default();
+            &read
+        }
+    };
+    store::set_meta(sql, "classification", &reconcile::classify(batch, &context))
 }

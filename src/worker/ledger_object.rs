@@ -368,8 +368,9 @@ impl BatchLedger {
                 mut ledger,
                 poll,
                 already_seen,
+                cancel,
             } = apply::delivery_states(sql, &batch_id, &facts.webhook_id)?;
-            let outcome = apply::delivery(
+            let mut outcome = apply::delivery(
                 sql,
                 &batch_id,
                 &facts,
@@ -385,8 +386,19 @@ impl BatchLedger {
                 ));
             }
             let before = poll.next_at;
-            let due =
-                apply::ensure_polling_from(sql, poll, outcome.poll_now, now, &schedule, seed)?;
+            let known = apply::Known {
+                saved: outcome.saved.take(),
+                cancel: Some(cancel),
+            };
+            let due = apply::ensure_polling_from(
+                sql,
+                poll,
+                &known,
+                outcome.poll_now,
+                now,
+                &schedule,
+                seed,
+            )?;
             Ok((outcome, (due != before).then_some(due).flatten()))
         })?;
         Ok(Recorded {
