@@ -61,22 +61,21 @@ pub fn on_summary(
     let lifecycle = status.map(LifecycleStatus::parse);
     let shown = crate::index::listed(lifecycle, paused).map(|s| s.as_str().to_owned());
     // A batch first seen through a webhook is listed unowned (the operator workspace's) until
-    // an API registration claims it.
+    // an API registration claims it; the update never touches the owner. (One statement: it
+    // runs for every summary a ledger sends.)
     store::write(
         sql,
-        "INSERT OR IGNORE INTO api_listing (id, workspace, status, updated_at, object) VALUES (?, ?, NULL, -1, '{}')",
-        vec![id.into(), UNOWNED.into()],
-    )?;
-    store::write(
-        sql,
-        "UPDATE api_listing SET status = ?, paused = ?, object = ?, updated_at = ? WHERE id = ? AND updated_at <= ?",
+        "INSERT INTO api_listing (id, workspace, status, paused, updated_at, object) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET status = excluded.status, paused = excluded.paused,
+           object = excluded.object, updated_at = excluded.updated_at
+         WHERE api_listing.updated_at <= excluded.updated_at",
         vec![
+            id.into(),
+            UNOWNED.into(),
             shown.into(),
             i64::from(paused).into(),
+            updated_at.into(),
             crate::public::batch(object.clone(), None).to_string().into(),
-            updated_at.into(),
-            id.into(),
-            updated_at.into(),
         ],
     )?;
     Ok(())

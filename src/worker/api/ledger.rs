@@ -634,15 +634,15 @@ pub fn publish(state: &State) -> worker::Result<()> {
 
 /// After any change: push new timeline entries, and make the alarm fire now when result
 /// ingestion or the outbox has work (a batch that turned terminal by webhook has no poll
-/// scheduled).
-pub async fn after_change(state: &State, env: &Env) -> worker::Result<()> {
+/// scheduled). `outbox_waiting`: whether the outbox flush just before left summaries behind
+/// (it read the outbox, so this does not read it again).
+pub async fn after_change(state: &State, env: &Env, outbox_waiting: bool) -> worker::Result<()> {
     let sql = state.storage().sql();
     publish(state)?;
     // Summaries queued for the index (e.g. from a delivery that made the batch terminal) and
     // results waiting to be ingested or fanned out are handled by the alarm: make it fire now,
     // not at the next scheduled poll, which may be POLL_MAX_MS away. An early alarm is
     // harmless: it polls only when the poll is due.
-    let outbox_waiting = !store::outbox(&sql)?.is_empty();
     let ingest_waiting = store::meta::<String>(&sql, "api.owner")?.is_some()
         && !control(&sql)?.paused
         && results_pending(&sql, &apply::stored_batch(&sql)?.unwrap_or_default())?;
