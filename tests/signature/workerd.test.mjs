@@ -26,6 +26,20 @@ export default {
       asyncText: await outcome(() =>
         wh.verifyAsync(new TextDecoder().decode(body), request.headers, { jsonParse: false }).then(() => ({})),
       ),
+      // Two fresh verifiers both wait for their WebCrypto keys: the second's signed prefix (a
+      // longer id) passes through the wasm's shared buffer while the first is waiting.
+      interleaved: await outcome(async () => {
+        const idName = request.headers.has("webhook-id") ? "webhook-id" : "svix-id";
+        const other = new Headers(request.headers);
+        other.set(idName, request.headers.get(idName) + "-other");
+        const secret = request.headers.get("x-test-secret");
+        const [mine] = await Promise.allSettled([
+          new Webhook(secret).verifyAsync(body, request.headers, { jsonParse: false }),
+          new Webhook(secret).verifyAsync(body, other, { jsonParse: false }),
+        ]);
+        if (mine.status === "rejected") throw mine.reason;
+        return {};
+      }),
     });
   },
 };`;
@@ -72,9 +86,13 @@ test("inside workerd, verify and verifyAsync accept standardwebhooks signatures 
         .then((res) => res.json());
     const good = await send(body);
     const accepted = { ok: true, id: null };
-    assert.deepEqual(good, { sync: { ok: true, id }, async: accepted, asyncText: accepted }, `case ${i} (${body.length} chars, ${names})`);
+    assert.deepEqual(
+      good,
+      { sync: { ok: true, id }, async: accepted, asyncText: accepted, interleaved: accepted },
+      `case ${i} (${body.length} chars, ${names})`,
+    );
     const bad = await send(`${body}!`);
-    for (const path of ["sync", "async", "asyncText"]) {
+    for (const path of ["sync", "async", "asyncText", "interleaved"]) {
       assert.equal(bad[path].code, "no_matching_signature", `case ${i} ${path}`);
       assert.equal(bad[path].name, "WebhookVerificationError");
     }
