@@ -202,7 +202,7 @@ async function bindAndOptimize(name, entry, cargoWasm, glueDir, { simd, force })
   );
   const stamp = join(root, "target/wasm-stamps", `${name}.key`);
   if (!force && existsSync(wasmOut) && existsSync(stamp) && readFileSync(stamp, "utf8") === key) {
-    console.log(`build: ${name}: wasm-bindgen + wasm-opt skipped (input unchanged)`);
+    console.log(`build: ${name}: ${glue ? "wasm-bindgen + " : ""}wasm-opt skipped (input unchanged)`);
     return wasmOut;
   }
   rmSync(glueDir, { recursive: true, force: true });
