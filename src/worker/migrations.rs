@@ -121,13 +121,7 @@ pub const INDEX: &[&str] = &[
 /// versions of `INDEX` and drop it, so that `apply` neither repeats them nor keeps a second
 /// version table. Does nothing on any other database.
 pub fn adopt_api_schema(sql: &SqlStorage) -> worker::Result<()> {
-    let legacy: Vec<serde_json::Value> = sql
-        .exec(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'api_schema'",
-            None,
-        )?
-        .to_array()?;
-    if legacy.is_empty() {
+    if !table_exists(sql, "api_schema")? {
         return Ok(());
     }
     let recorded = max_version(sql, "SELECT MAX(version) AS v FROM api_schema")?;
@@ -138,6 +132,17 @@ pub fn adopt_api_schema(sql: &SqlStorage) -> worker::Result<()> {
     }
     sql.exec("DROP TABLE api_schema", None)?;
     Ok(())
+}
+
+/// Whether the database has a table called `name`.
+fn table_exists(sql: &SqlStorage, name: &str) -> worker::Result<bool> {
+    let rows: Vec<serde_json::Value> = sql
+        .exec(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+            vec![name.into()],
+        )?
+        .to_array()?;
+    Ok(!rows.is_empty())
 }
 
 /// The highest version `query` (`SELECT MAX(version) AS v …`) finds, 0 for none.
@@ -185,13 +190,7 @@ pub fn apply(sql: &SqlStorage, migrations: &[&str]) -> worker::Result<usize> {
 
 /// The recorded version (0 for none), or `None` when `schema_migrations` does not exist yet.
 fn recorded_version(sql: &SqlStorage) -> worker::Result<Option<usize>> {
-    let exists: Vec<serde_json::Value> = sql
-        .exec(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'",
-            None,
-        )?
-        .to_array()?;
-    if exists.is_empty() {
+    if !table_exists(sql, "schema_migrations")? {
         return Ok(None);
     }
     Ok(Some(max_version(
