@@ -7,6 +7,10 @@ use super::{parse_unix_secs, Headers, Parsed, Scheme, SignatureError, Verified, 
 pub(super) const ID: &str = "webhook-id";
 pub(super) const TIMESTAMP: &str = "webhook-timestamp";
 pub(super) const SIGNATURE: &str = "webhook-signature";
+/// Svix's names for the same three headers, read when the `webhook-*` one is absent.
+pub(super) const ID_ALIAS: &str = "svix-id";
+pub(super) const TIMESTAMP_ALIAS: &str = "svix-timestamp";
+pub(super) const SIGNATURE_ALIAS: &str = "svix-signature";
 
 /// The `webhook-*` name wins; Svix's older `svix-*` name is the fallback.
 fn lookup<'h, H: Headers + ?Sized>(
@@ -24,9 +28,9 @@ pub(super) fn parse<H: Headers + ?Sized>(
     headers: &H,
     window: Window,
 ) -> Result<Parsed, SignatureError> {
-    let id = lookup(headers, ID, "svix-id")?;
-    let timestamp_text = lookup(headers, TIMESTAMP, "svix-timestamp")?;
-    let signatures = lookup(headers, SIGNATURE, "svix-signature")?;
+    let id = lookup(headers, ID, ID_ALIAS)?;
+    let timestamp_text = lookup(headers, TIMESTAMP, TIMESTAMP_ALIAS)?;
+    let signatures = lookup(headers, SIGNATURE, SIGNATURE_ALIAS)?;
     if id.is_empty() {
         return Err(SignatureError::MalformedHeader {
             header: ID,
