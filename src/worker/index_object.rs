@@ -2,9 +2,11 @@
 //! status summaries the ledgers send from their outboxes (for list queries), the dead-letter
 //! table of verified deliveries that could not be routed, and counters of unverifiable ones.
 //!
+//! The ledgers send summaries through the RPC method `summaries` (see [`BatchIndex::summaries_rpc`]):
+//! `[{"id","status","created_at","updated_at","object"}]`, upserted so that an older
+//! `updated_at` never replaces a newer one.
+//!
 //! Internal routes (JSON in/out):
-//! - `POST /summaries` `[{"id","status","created_at","updated_at","object"}]` — upsert; an
-//!   older `updated_at` never replaces a newer one.
 //! - `GET /batches?limit=N` — summaries, newest first (the operator API adds filters/cursors).
 //! - `POST /dead-letters` — raw body, facts JSON in `x-batchhook-dead-letter`
 //!   (`webhook_id`, `source`, `reason`, `message`, `headers`); idempotent per (id, source).
@@ -16,7 +18,7 @@
 
 use crate::worker::errors::ApiError;
 use crate::worker::intake::hex;
-use crate::worker::{api, migrations, store, txn};
+use crate::worker::{api, migrations, store, stubs, txn};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use worker::{durable_object, DurableObject, Env, Method, Request, Response, Result, State};
@@ -87,23 +89,18 @@ struct DeadLetterRow {
 /// ledger's outbox flush skips building, routing and answering an HTTP request on both sides.
 #[wasm_bindgen::prelude::wasm_bindgen]
 impl BatchIndex {
-    /// `POST /summaries` as a call: `json` is the list of summaries. Answers
-    /// `[http_status, json_body]`.
+    /// Upserts the summaries in `json` (a list). Answers `[http_status, json_body]`.
     #[wasm_bindgen::prelude::wasm_bindgen(js_name = summaries)]
     pub fn summaries_rpc(&self, json: String) -> wasm_bindgen::JsValue {
-        let upserted = match &self.schema {
-            Err(why) => Err(ApiError::Unavailable(format!(
-                "the index schema could not be applied: {why}"
-            ))),
-            Ok(_) => serde_json::from_str(&json)
-                .map_err(|e| ApiError::BadRequest(format!("expected a list of summaries: {e}")))
-                .and_then(|summaries| self.upsert(summaries)),
-        };
-        let (status, body) = match upserted {
+        let upserted = migrations::usable(&self.schema, "index").and_then(|()| {
+            let summaries = serde_json::from_str(&json)
+                .map_err(|e| ApiError::BadRequest(format!("expected a list of summaries: {e}")))?;
+            self.upsert(summaries)
+        });
+        stubs::rpc_answer(match upserted {
             Ok(count) => (200, json!({"upserted": count}).to_string()),
             Err(err) => err.into_parts(),
-        };
-        js_sys::Array::of2(&status.into(), &body.into()).into()
+        })
     }
 }
 
@@ -144,11 +141,7 @@ impl BatchIndex {
     }
 
     async fn route(&self, mut req: Request) -> std::result::Result<Response, ApiError> {
-        if let Err(why) = &self.schema {
-            return Err(ApiError::Unavailable(format!(
-                "the index schema could not be applied: {why}"
-            )));
-        }
+        migrations::usable(&self.schema, "index")?;
         let sql = self.state.storage().sql();
         let path = req.path();
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -167,13 +160,6 @@ impl BatchIndex {
                     None,
                 )?;
                 Ok(Response::from_json(&schema_state(&sql)?)?)
-            }
-            (Method::Post, ["summaries"]) => {
-                let summaries: Vec<Summary> = req.json().await.map_err(|e| {
-                    ApiError::BadRequest(format!("expected a list of summaries: {e}"))
-                })?;
-                let count = self.upsert(summaries)?;
-                Ok(Response::from_json(&json!({"upserted": count}))?)
             }
             (Method::Get, ["batches"]) => {
                 let limit = req

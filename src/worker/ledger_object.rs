@@ -176,13 +176,10 @@ impl BatchLedger {
         body: Vec<u8>,
         fault: Option<String>,
     ) -> wasm_bindgen::JsValue {
-        let recorded = match &self.schema {
-            Err(why) => {
-                let why = format!("the ledger schema could not be applied: {why}");
-                return answer(ApiError::Unavailable(why).into_parts());
-            }
-            Ok(_) => self.record(batch_id, &facts, &body, fault),
-        };
+        if let Err(unusable) = migrations::usable(&self.schema, "ledger") {
+            return stubs::rpc_answer(unusable.into_parts());
+        }
+        let recorded = self.record(batch_id, &facts, &body, fault);
         match recorded {
             Ok(recorded) if recorded.due.is_some() => {
                 let state = handle(&self.state);
@@ -238,12 +235,7 @@ fn settle(
             worker::console_warn!("batchhook: could not defer the after-change hook: {e:?}");
         }
     }
-    answer(parts)
-}
-
-/// `[http_status, json_body]`.
-fn answer((status, json): (u16, String)) -> wasm_bindgen::JsValue {
-    js_sys::Array::of2(&status.into(), &json.into()).into()
+    stubs::rpc_answer(parts)
 }
 
 /// Another handle on the same `DurableObjectState`, for a future that outlives `&self`.
@@ -254,11 +246,7 @@ fn handle(state: &State) -> State {
 
 impl BatchLedger {
     async fn route(&self, mut req: Request) -> std::result::Result<Response, ApiError> {
-        if let Err(why) = &self.schema {
-            return Err(ApiError::Unavailable(format!(
-                "the ledger schema could not be applied: {why}"
-            )));
-        }
+        migrations::usable(&self.schema, "ledger")?;
         let sql = self.state.storage().sql();
         match (req.method(), req.path().as_str()) {
             (Method::Post, "/deliveries") => {

@@ -3,6 +3,7 @@
 //! Each Durable Object runs [`apply`] once per instance before its first storage access, so a
 //! deployed object upgrades its own schema the first time the new code touches it.
 
+use crate::worker::errors::ApiError;
 use worker::SqlStorage;
 
 /// The ledger's migrations; index = version - 1. Append only: never edit a released one.
@@ -116,6 +117,16 @@ pub const INDEX: &[&str] = &[
     "ALTER TABLE api_listing ADD COLUMN paused INTEGER NOT NULL DEFAULT 0",
 ];
 
+/// `Unavailable` (503, so a sender retries) when `object`'s migrations failed with `schema`.
+pub fn usable(schema: &Result<usize, String>, object: &str) -> Result<(), ApiError> {
+    match schema {
+        Ok(_) => Ok(()),
+        Err(why) => Err(ApiError::Unavailable(format!(
+            "the {object} schema could not be applied: {why}"
+        ))),
+    }
+}
+
 /// Index objects created before the operator API's tables were versions 2 and 3 of [`INDEX`]
 /// recorded them in an `api_schema` table of their own: count what it records as applied
 /// versions of `INDEX` and drop it, so that `apply` neither repeats them nor keeps a second
@@ -173,17 +184,11 @@ const SCHEMA_MIGRATIONS: &str =
 /// (every new batch gets one) creates its whole schema in a single `exec` instead of one per
 /// migration and record, each a round trip out of wasm.
 pub fn apply(sql: &SqlStorage, migrations: &[&str]) -> worker::Result<usize> {
-    let current = recorded_version(sql)?;
-    let Some(current) = current else {
-        let script = script(migrations, 0, js_sys::Date::now() as i64, true);
-        sql.exec(&script, None)?;
-        return Ok(migrations.len());
-    };
-    if current < migrations.len() {
-        sql.exec(
-            &script(migrations, current, js_sys::Date::now() as i64, false),
-            None,
-        )?;
+    let recorded = recorded_version(sql)?;
+    let current = recorded.unwrap_or(0);
+    if recorded.is_none() || current < migrations.len() {
+        let now = js_sys::Date::now() as i64;
+        sql.exec(&script(migrations, current, now, recorded.is_none()), None)?;
     }
     Ok(migrations.len().max(current))
 }

@@ -110,14 +110,19 @@ pub async fn deliver_buffer(
 }
 
 /// Sends summaries (a JSON list) to the index through its RPC method `summaries` (see
-/// `index_object`); answers the HTTP status `POST /summaries` would have.
+/// `index_object`); answers its HTTP status (200 once upserted).
 pub async fn summaries(env: &Env, json: &str) -> worker::Result<u16> {
     let args = js_sys::Array::of1(&json.into());
     Ok(rpc(index(env)?, "summaries", &args).await?.0)
 }
 
+/// An object's RPC answer `[http_status, json_body]`, as [`rpc`] reads it on the caller's side.
+pub fn rpc_answer((status, json): (u16, String)) -> JsValue {
+    js_sys::Array::of2(&status.into(), &json.into()).into()
+}
+
 /// Calls the RPC method `method` of `stub` with `args`; the objects' RPC methods answer
-/// `[http_status, json_body]`.
+/// `[http_status, json_body]` ([`rpc_answer`]).
 async fn rpc(stub: Stub, method: &str, args: &js_sys::Array) -> worker::Result<(u16, String)> {
     let stub: js_sys::Object = stub.into_rpc();
     let answer = async {

@@ -11,7 +11,7 @@
 //! - `GET /api/owner/:batch_id` → `{"workspace"}`;
 //! - `POST /api/dead-letters/:seq/replayed` — marks a dead letter replayed.
 //!
-//! The ledgers' outbox summaries (`POST /summaries`, handled by the index object) also refresh
+//! The ledgers' outbox summaries (the index object's RPC method `summaries`) also refresh
 //! the listing through [`on_summary`]; an older summary never replaces a newer one.
 
 use super::front::{BASE_HEADER, OPERATOR_HEADER, WORKSPACE_HEADER};
