@@ -111,18 +111,30 @@ fn first_ledger_state(sql: &SqlStorage, batch_id: &str) -> worker::Result<Ledger
     Ok(state)
 }
 
-/// What a delivery needs to know before the core decides: this batch's ledger state, the
-/// polling state, and whether `webhook_id` is already stored.
+/// What a delivery needs to know of the stored state before the core decides: this batch's
+/// ledger state, the polling state and the cancel request. (Whether its `webhook-id` is
+/// stored already, the delivery's insert tells: see [`delivery`].)
+#[derive(Debug, Clone)]
 pub struct DeliveryStates {
     /// The core ledger's state.
     pub ledger: LedgerState,
     /// The polling state.
     pub poll: PollState,
-    /// Whether a delivery with this `webhook-id` is stored (a sender's retry).
-    pub already_seen: bool,
     /// The cancellation requested through the operator API (`meta.cancel_request`), for the
     /// failure classification.
     pub cancel: Option<CancelRequest>,
+}
+
+impl DeliveryStates {
+    /// The states of a ledger that has stored nothing yet: what [`delivery_states`] reads
+    /// from a database whose schema was just created.
+    pub fn empty(batch_id: &str) -> DeliveryStates {
+        DeliveryStates {
+            ledger: LedgerState::new(batch_id),
+            poll: PollState::default(),
+            cancel: None,
+        }
+    }
 }
 
 /// What a transaction already knows of the stored state, so that [`ensure_polling_from`]
@@ -136,13 +148,9 @@ pub struct Known {
     pub cancel: Option<Option<CancelRequest>>,
 }
 
-/// Reads [`DeliveryStates`] with one statement, the delivery path's only read (each statement
-/// is a round trip out of wasm into SQLite and showed in the ingest profile).
-pub fn delivery_states(
-    sql: &SqlStorage,
-    batch_id: &str,
-    webhook_id: &str,
-) -> worker::Result<DeliveryStates> {
+/// Reads [`DeliveryStates`] with one statement (each statement is a round trip out of wasm
+/// into SQLite and showed in the ingest profile).
+pub fn delivery_states(sql: &SqlStorage, batch_id: &str) -> worker::Result<DeliveryStates> {
     #[derive(Deserialize)]
     struct Row {
         key: String,
@@ -150,20 +158,17 @@ pub fn delivery_states(
     }
     let rows: Vec<Row> = store::rows(
         sql,
-        "SELECT key, value FROM meta WHERE key IN ('ledger', 'poll', 'cancel_request')
-         UNION ALL SELECT 'seen', '' FROM deliveries WHERE webhook_id = ?",
-        vec![webhook_id.into()],
+        "SELECT key, value FROM meta WHERE key IN ('ledger', 'poll', 'cancel_request')",
+        vec![],
     )?;
     let mut ledger = None;
     let mut poll = PollState::default();
-    let mut already_seen = false;
     let mut cancel = None;
     for row in rows {
         match row.key.as_str() {
             "ledger" => ledger = Some(serde_json::from_str(&row.value)?),
             "poll" => poll = serde_json::from_str(&row.value)?,
-            "cancel_request" => cancel = serde_json::from_str(&row.value)?,
-            _ => already_seen = true,
+            _ => cancel = serde_json::from_str(&row.value)?,
         }
     }
     let ledger = match ledger {
@@ -173,7 +178,6 @@ pub fn delivery_states(
     Ok(DeliveryStates {
         ledger,
         poll,
-        already_seen,
         cancel,
     })
 }
@@ -185,8 +189,24 @@ fn reason_name<T: Serialize>(reason: &T) -> Option<String> {
         .and_then(|v| v.as_str().map(str::to_owned))
 }
 
+/// A decision's `reason` as answered and stored in the delivery row's `detail`.
+fn detail(decision: &Decision) -> Option<String> {
+    match decision {
+        Decision::Duplicate | Decision::Applied { .. } => None,
+        Decision::Stale { reason, .. } => reason_name(reason),
+        Decision::NeedsReconcile { reason } => reason_name(reason),
+        Decision::DeadLetter { code, .. } => Some(code.clone()),
+    }
+}
+
 /// Records one verified delivery and applies the core ledger's decision for it to `ledger`
-/// (this batch's state from [`delivery_states`], with `already_seen`), which it stores.
+/// (this batch's state from [`delivery_states`]), which it stores.
+///
+/// The delivery row goes in first, carrying what the core decides for a `webhook-id` it has
+/// not seen; the insert skips an id that is stored already, and that skip is how a sender's
+/// retry is recognised — without a read of its own. The core then decides the delivery with
+/// what the insert found, so a retry is its `duplicate` (counted on the stored row) and a new
+/// id its decision exactly as recorded.
 #[allow(clippy::too_many_arguments)]
 pub fn delivery(
     sql: &SqlStorage,
@@ -196,18 +216,37 @@ pub fn delivery(
     size: usize,
     now: i64,
     ledger: &mut LedgerState,
-    already_seen: bool,
 ) -> worker::Result<DeliveryOutcome> {
-    if already_seen {
+    let current = ledger.status.clone();
+    let event = delivery.event.as_ref().ok();
+    let unseen = ledger.decide_delivery(delivery, false);
+    let reason = detail(&unseen);
+    let inserted = store::insert_delivery(
+        sql,
+        &DeliveryRow {
+            webhook_id: facts.webhook_id.clone(),
+            source: facts.source.clone(),
+            received_at: facts.received_at,
+            signed_at: facts.signed_at,
+            event_id: event.and_then(|e| e.id.clone()),
+            event_type: event.and_then(|e| e.event_type.as_ref().map(|t| t.as_str().to_owned())),
+            payload_status: event.and_then(claimed_status),
+            body_sha256: facts.body_sha256.clone(),
+            size: size as i64,
+            outcome: unseen.outcome().to_owned(),
+            detail: reason.clone(),
+            duplicates: 0,
+            last_duplicate_at: None,
+        },
+    )?;
+    if !inserted {
         store::count_duplicate(sql, &facts.webhook_id, now)?;
     }
-    let current = ledger.status.clone();
-    let decision = ledger.handle_delivery(delivery, already_seen);
-    let event = delivery.event.as_ref().ok();
+    let decision = ledger.handle_delivery(delivery, !inserted);
     store::set_meta(sql, "ledger", ledger)?;
     let outcome = decision.outcome();
     let mut saved = None;
-    let reason = match &decision {
+    match &decision {
         Decision::Duplicate => {
             return Ok(DeliveryOutcome {
                 outcome,
@@ -234,9 +273,8 @@ pub fn delivery(
                 reference,
             )?;
             saved = Some((timeline.to.clone(), object));
-            None
         }
-        Decision::Stale { reason, refresh } => {
+        Decision::Stale { refresh, .. } => {
             if let (true, Some(full), Some(status)) =
                 (*refresh, event.and_then(Event::batch), current.as_ref())
             {
@@ -252,11 +290,9 @@ pub fn delivery(
                 )?;
                 saved = Some((status.clone(), full.clone()));
             }
-            reason_name(reason)
         }
-        Decision::NeedsReconcile { reason } => reason_name(reason),
-        Decision::DeadLetter { code, .. } => Some(code.clone()),
-    };
+        Decision::NeedsReconcile { .. } | Decision::DeadLetter { .. } => {}
+    }
     if current.is_none() {
         match saved {
             // The batch row was just written: only the id is left to remember.
@@ -267,24 +303,6 @@ pub fn delivery(
     if let Some(summary) = event.and_then(Event::delivery_summary) {
         store::set_meta(sql, "webhook_delivery", summary)?;
     }
-    store::insert_delivery(
-        sql,
-        &DeliveryRow {
-            webhook_id: facts.webhook_id.clone(),
-            source: facts.source.clone(),
-            received_at: facts.received_at,
-            signed_at: facts.signed_at,
-            event_id: event.and_then(|e| e.id.clone()),
-            event_type: event.and_then(|e| e.event_type.as_ref().map(|t| t.as_str().to_owned())),
-            payload_status: event.and_then(claimed_status),
-            body_sha256: facts.body_sha256.clone(),
-            size: size as i64,
-            outcome: outcome.to_owned(),
-            detail: reason.clone(),
-            duplicates: 0,
-            last_duplicate_at: None,
-        },
-    )?;
     Ok(DeliveryOutcome {
         outcome,
         reason,
@@ -560,13 +578,15 @@ pub fn ensure_polling(
     seed: u64,
 ) -> worker::Result<Option<i64>> {
     let known = Known::default();
-    ensure_polling_from(sql, poll_state(sql)?, &known, poll_now, now, schedule, seed)
+    let mut state = poll_state(sql)?;
+    ensure_polling_from(sql, &mut state, &known, poll_now, now, schedule, seed)
 }
 
-/// [`ensure_polling`] from a polling state the caller already read, and what else it knows.
+/// [`ensure_polling`] from a polling state the caller already read, and what else it knows;
+/// `state` is left as stored.
 pub fn ensure_polling_from(
     sql: &SqlStorage,
-    mut state: PollState,
+    state: &mut PollState,
     known: &Known,
     poll_now: bool,
     now: i64,
@@ -593,7 +613,7 @@ pub fn ensure_polling_from(
         return Ok(due);
     }
     state.next_at = due;
-    save_poll_state_from(sql, &state, known)?;
+    save_poll_state_from(sql, state, known)?;
     Ok(due)
 }
 

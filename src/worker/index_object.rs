@@ -35,7 +35,7 @@ impl DurableObject for BatchIndex {
     fn new(state: State, env: Env) -> Self {
         let schema = txn::transaction(&state, |sql| {
             migrations::adopt_api_schema(sql)?;
-            migrations::apply(sql, migrations::INDEX)
+            Ok(migrations::apply(sql, migrations::INDEX)?.version)
         })
         .map_err(|e| e.to_string());
         Self {

@@ -178,19 +178,31 @@ fn record(sql: &SqlStorage, version: usize, now: i64) -> worker::Result<()> {
 const SCHEMA_MIGRATIONS: &str =
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)";
 
+/// What [`apply`] found and did.
+#[derive(Debug, Clone, Copy)]
+pub struct Applied {
+    /// The schema version now.
+    pub version: usize,
+    /// Whether the database had no schema at all, so every table is new and empty.
+    pub created: bool,
+}
+
 /// Applies every migration newer than the recorded version and returns the resulting version.
 ///
 /// The pending migrations and their version records go to SQLite as one script: a new object
 /// (every new batch gets one) creates its whole schema in a single `exec` instead of one per
 /// migration and record, each a round trip out of wasm.
-pub fn apply(sql: &SqlStorage, migrations: &[&str]) -> worker::Result<usize> {
+pub fn apply(sql: &SqlStorage, migrations: &[&str]) -> worker::Result<Applied> {
     let recorded = recorded_version(sql)?;
     let current = recorded.unwrap_or(0);
     if recorded.is_none() || current < migrations.len() {
         let now = js_sys::Date::now() as i64;
         sql.exec(&script(migrations, current, now, recorded.is_none()), None)?;
     }
-    Ok(migrations.len().max(current))
+    Ok(Applied {
+        version: migrations.len().max(current),
+        created: recorded.is_none(),
+    })
 }
 
 /// The recorded version (0 for none), or `None` when `schema_migrations` does not exist yet.

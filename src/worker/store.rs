@@ -152,11 +152,11 @@ pub fn count_duplicate(sql: &SqlStorage, webhook_id: &str, now: i64) -> worker::
     )? > 0)
 }
 
-/// Inserts a new delivery (the primary key makes a second insert of the same id fail).
-pub fn insert_delivery(sql: &SqlStorage, row: &DeliveryRow) -> worker::Result<()> {
-    write(
+/// Inserts a delivery unless its `webhook_id` is stored already; returns whether it went in.
+pub fn insert_delivery(sql: &SqlStorage, row: &DeliveryRow) -> worker::Result<bool> {
+    let written = write(
         sql,
-        "INSERT INTO deliveries (webhook_id, source, received_at, signed_at, event_id, event_type,
+        "INSERT OR IGNORE INTO deliveries (webhook_id, source, received_at, signed_at, event_id, event_type,
            payload_status, body_sha256, size, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         vec![
             row.webhook_id.as_str().into(),
@@ -172,7 +172,7 @@ pub fn insert_delivery(sql: &SqlStorage, row: &DeliveryRow) -> worker::Result<()
             row.detail.clone().into(),
         ],
     )?;
-    Ok(())
+    Ok(written > 0)
 }
 
 /// The deliveries, oldest first.

@@ -198,6 +198,42 @@ test("a thin event is recorded and triggers an immediate poll", async () => {
   assert.equal(polled.batchhook.polling.log[0].outcome, "failed");
 });
 
+test("a delivery after a poll builds on the polled state, not on what the previous delivery left", async () => {
+  // The ledger keeps its delivery states between deliveries; a poll (run by the alarm) must
+  // make the next delivery start from what the poll stored. Each thin event polls at once and
+  // every poll fails here, so the poll count only grows — unless a delivery wrote back the
+  // state it held from before the poll.
+  const polls = async (atLeast) =>
+    waitFor(async () => {
+      const v = await view("b_cached");
+      return v.status === 200 && v.body.batchhook.polling.polls >= atLeast && v.body;
+    }, { timeoutMs: 10_000, what: `poll ${atLeast} of b_cached` });
+  const first = await send(worker, secret, "msg_cached_1", thinEvent("b_cached"));
+  assert.equal(first.body.outcome, "needs_reconcile", first.text);
+  await polls(1);
+  const second = await send(worker, secret, "msg_cached_2", thinEvent("b_cached"));
+  assert.equal(second.body.outcome, "needs_reconcile", second.text);
+  const after = await polls(2);
+  assert.ok(after.batchhook.polling.consecutive_failures >= 2, JSON.stringify(after.batchhook.polling));
+  assert.equal(after.batchhook.signals.delivery_facts.received, 2);
+});
+
+test("a retry arriving after a workerd restart is still a duplicate", async () => {
+  const event = fullEvent("b_restart_dup", "in_progress");
+  const first = await send(worker, secret, "msg_restart_dup", event);
+  assert.equal(first.body.outcome, "applied", first.text);
+  await worker.restart();
+  const retry = await send(worker, secret, "msg_restart_dup", event);
+  assert.equal(retry.status, 200, retry.text);
+  assert.equal(retry.body.outcome, "duplicate");
+  assert.equal(retry.body.status, "in_progress");
+  const v = await view("b_restart_dup");
+  assert.equal(v.body.batchhook.deliveries.length, 1);
+  assert.equal(v.body.batchhook.deliveries[0].outcome, "applied");
+  assert.equal(v.body.batchhook.deliveries[0].duplicates, 1);
+  assert.equal(v.body.batchhook.signals.delivery_facts.duplicates, 1);
+});
+
 test("a verified event naming no batch goes to the dead-letter table with its body", async () => {
   const payload = { id: "evt_orphan", type: "batch.completed", data: { status: "completed" } };
   const res = await send(worker, secret, "msg_orphan", payload);

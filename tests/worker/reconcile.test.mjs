@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { waitFor } from "../support/worker.mjs";
 import { createBatch } from "../support/emulator.mjs";
-import { ALL_EVENTS, startStack, TERMINAL } from "./helpers.mjs";
+import { ALL_EVENTS, fullEvent, send, startStack, TERMINAL } from "./helpers.mjs";
 
 const RANK = { pending: 0, in_progress: 1, paused: 1, cancelling: 2 };
 const rank = (s) => RANK[s] ?? 3;
@@ -69,6 +69,24 @@ test("every webhook dropped: the batch converges by polling alone", async () => 
   const log = await stack.sent(batch.id);
   assert.ok(log.length > 0, "the emulator had deliveries to drop");
   assert.ok(log.every((e) => e.outcome === "dropped"), JSON.stringify(log));
+});
+
+test("a webhook after polling finished the batch sees the polled status and changes nothing", async () => {
+  // The emulator sends nothing; the one webhook is ours. The ledger keeps its delivery states
+  // between deliveries, so this pins that the polls in between (the alarm) replace them.
+  const batch = await stack.create({ rows: 4, metadata: knobs({ drop_rate: 1, run_s: 1500 }) });
+  const first = await send(stack.worker, stack.secret, `msg_${batch.id}_1`, fullEvent(batch.id, "in_progress"));
+  assert.equal(first.body.outcome, "applied", first.text);
+  const done = await converged(batch.id);
+  const late = await send(stack.worker, stack.secret, `msg_${batch.id}_2`, fullEvent(batch.id, "in_progress"));
+  assert.equal(late.status, 200, late.text);
+  assert.equal(late.body.outcome, "stale", late.text);
+  assert.equal(late.body.reason, "terminal");
+  assert.equal(late.body.status, done.status);
+  const view = await stack.view(batch.id);
+  assert.equal(view.status, done.status);
+  assert.deepEqual(view.batchhook.timeline, done.batchhook.timeline);
+  assertNeverBackwards(view);
 });
 
 test("each delivery duplicated five times is applied once", async () => {
