@@ -114,7 +114,6 @@ fn first_ledger_state(sql: &SqlStorage, batch_id: &str) -> worker::Result<Ledger
 /// What a delivery needs to know of the stored state before the core decides: this batch's
 /// ledger state, the polling state and the cancel request. (Whether its `webhook-id` is
 /// stored already, the delivery's insert tells: see [`delivery`].)
-#[derive(Debug, Clone)]
 pub struct DeliveryStates {
     /// The core ledger's state.
     pub ledger: LedgerState,
@@ -578,15 +577,13 @@ pub fn ensure_polling(
     seed: u64,
 ) -> worker::Result<Option<i64>> {
     let known = Known::default();
-    let mut state = poll_state(sql)?;
-    ensure_polling_from(sql, &mut state, &known, poll_now, now, schedule, seed)
+    ensure_polling_from(sql, poll_state(sql)?, &known, poll_now, now, schedule, seed)
 }
 
-/// [`ensure_polling`] from a polling state the caller already read, and what else it knows;
-/// `state` is left as stored.
+/// [`ensure_polling`] from a polling state the caller already read, and what else it knows.
 pub fn ensure_polling_from(
     sql: &SqlStorage,
-    state: &mut PollState,
+    mut state: PollState,
     known: &Known,
     poll_now: bool,
     now: i64,
@@ -613,7 +610,7 @@ pub fn ensure_polling_from(
         return Ok(due);
     }
     state.next_at = due;
-    save_poll_state_from(sql, state, known)?;
+    save_poll_state_from(sql, &state, known)?;
     Ok(due)
 }
 

@@ -62,51 +62,18 @@ pub struct BatchLedger {
     /// per delivery.
     schedule: Schedule,
     test_routes: bool,
-    /// The delivery states as the last delivery committed them (see [`Cached`]).
-    states: Cell<Cached>,
-    /// How many `fetch` and `alarm` handlers are running (see [`Cached`]).
-    handlers: Cell<u32>,
-}
-
-/// What this object knows of its stored [`apply::DeliveryStates`] without reading them, so
-/// that a delivery to a batch it has served already reads nothing back before it writes.
-///
-/// Sound because a Durable Object is the only writer of its storage and runs one event at a
-/// time: the states change only in this object's own handlers. A delivery (the `deliver`
-/// RPC) keeps what its transaction committed, and only once it committed (a failed one
-/// leaves the states unknown). Every other writer of them — the alarm's poll, and any
-/// `fetch` (tracking, the operator API's register, resume and cancel, the HTTP delivery
-/// route) — runs in `fetch` or `alarm`, which forget the states when they start and keep
-/// deliveries that interleave at their awaits from remembering any until they end. A wasm
-/// reset builds a new object, which starts knowing nothing.
-#[derive(Debug, Default)]
-enum Cached {
-    /// Read them from storage.
-    #[default]
-    Unknown,
-    /// This instance created the schema and nothing is stored yet.
-    Empty,
-    /// As the last delivery committed them.
-    States(Box<apply::DeliveryStates>),
-}
-
-/// A running `fetch` or `alarm` handler (see [`Cached`]): counted while it lives.
-struct Handler<'a>(&'a Cell<u32>);
-
-impl Drop for Handler<'_> {
-    fn drop(&mut self) {
-        self.0.set(self.0.get() - 1);
-    }
+    /// Whether this instance created the schema and nothing has run on it since, so the
+    /// first delivery to a new batch (every batch's first) reads no states back: it knows
+    /// they are empty. `fetch` and `alarm` clear it when they start, since they may store
+    /// states (tracking, the operator API, polls); a delivery clears it as it takes it.
+    fresh: Cell<bool>,
 }
 
 impl DurableObject for BatchLedger {
     fn new(state: State, env: Env) -> Self {
         let applied = txn::transaction(&state, |sql| migrations::apply(sql, migrations::LEDGER))
             .map_err(|e| e.to_string());
-        let states = match &applied {
-            Ok(applied) if applied.created => Cached::Empty,
-            _ => Cached::Unknown,
-        };
+        let fresh = matches!(&applied, Ok(applied) if applied.created);
         Self {
             schedule: config::poll_schedule(&env),
             test_routes: config::test_routes_enabled(&env),
@@ -114,13 +81,12 @@ impl DurableObject for BatchLedger {
             env,
             schema: applied.map(|a| a.version),
             unchanged: Cell::new(false),
-            states: Cell::new(states),
-            handlers: Cell::new(0),
+            fresh: Cell::new(fresh),
         }
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        let _handler = self.handler();
+        self.fresh.set(false);
         self.unchanged.set(false);
         let answer = match self.route(req).await {
             Ok(resp) => Ok(resp),
@@ -133,7 +99,7 @@ impl DurableObject for BatchLedger {
     }
 
     async fn alarm(&self) -> Result<Response> {
-        let _handler = self.handler();
+        self.fresh.set(false);
         let sql = self.state.storage().sql();
         if let Err(why) = &self.schema {
             return Err(worker::Error::RustError(format!(
@@ -289,14 +255,6 @@ fn handle(state: &State) -> State {
 }
 
 impl BatchLedger {
-    /// Counts a `fetch` or `alarm` handler while the returned guard lives, and forgets the
-    /// cached delivery states (see [`Cached`]).
-    fn handler(&self) -> Handler<'_> {
-        self.handlers.set(self.handlers.get() + 1);
-        self.states.take();
-        Handler(&self.handlers)
-    }
-
     async fn route(&self, mut req: Request) -> std::result::Result<Response, ApiError> {
         migrations::usable(&self.schema, "ledger")?;
         let sql = self.state.storage().sql();
@@ -403,16 +361,16 @@ impl BatchLedger {
         let seed = seed();
         let size = body.len();
         let webhook_id = facts.webhook_id.clone();
-        let cached = self.states.take();
-        let (outcome, due, states) = txn::transaction(&self.state, move |sql| {
+        let fresh = self.fresh.take();
+        let (outcome, due) = txn::transaction(&self.state, move |sql| {
             let apply::DeliveryStates {
                 mut ledger,
-                mut poll,
+                poll,
                 cancel,
-            } = match cached {
-                Cached::Unknown => apply::delivery_states(sql, &batch_id)?,
-                Cached::Empty => apply::DeliveryStates::empty(&batch_id),
-                Cached::States(states) => *states,
+            } = if fresh {
+                apply::DeliveryStates::empty(&batch_id)
+            } else {
+                apply::delivery_states(sql, &batch_id)?
             };
             let mut outcome =
                 apply::delivery(sql, &batch_id, &facts, &delivery, size, now, &mut ledger)?;
@@ -428,23 +386,15 @@ impl BatchLedger {
             };
             let due = apply::ensure_polling_from(
                 sql,
-                &mut poll,
+                poll,
                 &known,
                 outcome.poll_now,
                 now,
                 &schedule,
                 seed,
             )?;
-            let states = apply::DeliveryStates {
-                ledger,
-                poll,
-                cancel: known.cancel.flatten(),
-            };
-            Ok((outcome, (due != before).then_some(due).flatten(), states))
+            Ok((outcome, (due != before).then_some(due).flatten()))
         })?;
-        if self.handlers.get() == 0 {
-            self.states.set(Cached::States(Box::new(states)));
-        }
         Ok(Recorded {
             answer: serde_json::json!({
                 "webhook_id": webhook_id,

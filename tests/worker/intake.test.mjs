@@ -199,10 +199,9 @@ test("a thin event is recorded and triggers an immediate poll", async () => {
 });
 
 test("a delivery after a poll builds on the polled state, not on what the previous delivery left", async () => {
-  // The ledger keeps its delivery states between deliveries; a poll (run by the alarm) must
-  // make the next delivery start from what the poll stored. Each thin event polls at once and
-  // every poll fails here, so the poll count only grows — unless a delivery wrote back the
-  // state it held from before the poll.
+  // A poll (run by the alarm) must make the next delivery start from what the poll stored.
+  // Each thin event polls at once and every poll fails here, so the poll count only grows —
+  // unless a delivery wrote back a state it held from before the poll.
   const polls = async (atLeast) =>
     waitFor(async () => {
       const v = await view("b_cached");

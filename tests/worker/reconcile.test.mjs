@@ -71,9 +71,29 @@ test("every webhook dropped: the batch converges by polling alone", async () => 
   assert.ok(log.every((e) => e.outcome === "dropped"), JSON.stringify(log));
 });
 
+test("the first webhook to a batch tracked before any delivery is judged against the tracked state", async () => {
+  // Tracking creates the ledger object, and its polls store the batch's status. A delivery
+  // to a ledger that only created its schema skips reading its states (they are empty);
+  // this pins that tracking and polling end that, so a webhook claiming an earlier status is
+  // stale instead of moving the batch back.
+  const batch = await stack.create({ rows: 4, metadata: knobs({ drop_rate: 1, run_s: 1500 }) });
+  const track = await stack.worker.fetch(`/_test/ledger/${batch.id}/track`, { method: "POST" });
+  assert.equal(track.status, 202, await track.text());
+  const polled = await stack.waitView(batch.id, (v) => v.status != null && rank(v.status) > rank("pending"), {
+    what: `${batch.id} polled past pending`,
+  });
+  const late = await send(stack.worker, stack.secret, `msg_${batch.id}_early`, fullEvent(batch.id, "pending"));
+  assert.equal(late.status, 200, late.text);
+  assert.equal(late.body.outcome, "stale", late.text);
+  assert.ok(["older", "terminal"].includes(late.body.reason), late.text);
+  const view = await stack.view(batch.id);
+  assert.ok(rank(view.status) >= rank(polled.status), `${view.status} after ${polled.status}`);
+  assert.ok(view.batchhook.timeline.every((t) => t.source === "poll"), JSON.stringify(view.batchhook.timeline));
+});
+
 test("a webhook after polling finished the batch sees the polled status and changes nothing", async () => {
-  // The emulator sends nothing; the one webhook is ours. The ledger keeps its delivery states
-  // between deliveries, so this pins that the polls in between (the alarm) replace them.
+  // The emulator sends nothing; the one webhook is ours. Pins that a delivery decides on what
+  // the polls in between (the alarm) stored, not on what the previous delivery left.
   const batch = await stack.create({ rows: 4, metadata: knobs({ drop_rate: 1, run_s: 1500 }) });
   const first = await send(stack.worker, stack.secret, `msg_${batch.id}_1`, fullEvent(batch.id, "in_progress"));
   assert.equal(first.body.outcome, "applied", first.text);
