@@ -23,11 +23,18 @@ const IV: [u32; 8] = [
     0x5be0_cd19,
 ];
 
-fn compress(state: &mut [u32; 8], block: &[u8]) {
-    sha2::compress256(
-        state,
-        core::slice::from_ref(GenericArray::from_slice(block)),
-    );
+/// Absorbs `blocks`, a whole number of blocks. One copy, not inlined, so that sha2's
+/// compression function is inlined into this loop: V8 compiles its rounds faster inside a
+/// loop than in a function of its own that is called once per block (measured 5–7 % more
+/// 256-byte verifications per second).
+#[inline(never)]
+fn compress(state: &mut [u32; 8], blocks: &[u8]) {
+    for block in blocks.chunks_exact(BLOCK) {
+        sha2::compress256(
+            state,
+            core::slice::from_ref(GenericArray::from_slice(block)),
+        );
+    }
 }
 
 /// A SHA-256 computation in progress: the chaining state, the bytes not yet compressed and
@@ -66,11 +73,8 @@ impl Sha256 {
             compress(&mut self.state, &self.tail);
             self.filled = 0;
         }
-        let mut blocks = data.chunks_exact(BLOCK);
-        for block in &mut blocks {
-            compress(&mut self.state, block);
-        }
-        let rest = blocks.remainder();
+        let (blocks, rest) = data.split_at(data.len() - data.len() % BLOCK);
+        compress(&mut self.state, blocks);
         self.tail[..rest.len()].copy_from_slice(rest);
         self.filled = rest.len();
     }
