@@ -160,10 +160,8 @@ pub extern "C" fn bh_verify(
 #[no_mangle]
 pub extern "C" fn bh_prepare(core: u32, values_len: usize, present: u32, now_secs: f64) -> i32 {
     with_core(core, |io, core| {
-        let prefix = core
-            .prepare(text(&io[..values_len]), present, now_secs)
-            .map(<[u8]>::to_vec);
-        put(io, prefix.as_deref())
+        let prefix = core.prepare(text(&io[..values_len]), present, now_secs);
+        put(io, prefix)
     })
 }
 
@@ -180,7 +178,7 @@ pub extern "C" fn bh_sign(core: u32, id_len: usize, body_len: usize, timestamp_s
     with_core(core, |io, core| {
         let (id, body) = io.split_at(id_len);
         let signature = core.sign(text(id), timestamp_secs, &body[..body_len]);
-        put(io, signature.as_ref().map(String::as_bytes))
+        put(io, signature.as_deref())
     })
 }
 
@@ -193,10 +191,7 @@ pub extern "C" fn bh_key_count(core: u32) -> u32 {
 /// Writes the key bytes of secret `index`; returns their length, or -1 past the last.
 #[no_mangle]
 pub extern "C" fn bh_key(core: u32, index: u32) -> i32 {
-    with_core(core, |io, core| {
-        let key = core.key_bytes(index).map(<[u8]>::to_vec);
-        put(io, key.as_deref())
-    })
+    with_core(core, |io, core| put(io, core.key_bytes(index)))
 }
 
 /// The number of the last error (0 after a success).
@@ -215,8 +210,7 @@ pub extern "C" fn bh_error_detail(core: u32, index: u32) -> u64 {
 #[no_mangle]
 pub extern "C" fn bh_verified_id(core: u32) -> i32 {
     with_core(core, |io, core| {
-        let id = core.verified_id().map(str::to_owned);
-        put(io, id.as_ref().map(String::as_bytes))
+        put(io, core.verified_id().map(str::as_bytes))
     })
 }
 

@@ -29,12 +29,10 @@ const HEADER_NUMBERS: [&str; 5] = [
 
 /// One configured verifier/signer with the outcome of its last call.
 pub struct WebhookCore {
-    scheme: Scheme,
+    /// The secrets as added, for their key bytes (`key_bytes`).
     secrets: Vec<Secret>,
-    /// Built from `secrets` at the first call that needs it, after the JS constructor added
-    /// them all (so their HMAC keys are derived once).
-    verifier: Option<Verifier>,
-    tolerance_secs: u64,
+    /// Given each secret as it is added; used only once there is one.
+    verifier: Verifier,
     /// The last error as [`describe`] numbers it; number 0 after a success.
     error: (u32, [u64; 4]),
     verified: Option<Verified>,
@@ -78,16 +76,15 @@ impl WebhookCore {
     /// tolerance in seconds (both directions); unknown scheme numbers fall back to Standard
     /// Webhooks (the JS wrapper only passes these three).
     pub fn new(scheme: u8, tolerance_secs: f64) -> WebhookCore {
+        let scheme = match scheme {
+            1 => Scheme::Stripe,
+            2 => Scheme::GitHub,
+            _ => Scheme::StandardWebhooks,
+        };
         WebhookCore {
-            scheme: match scheme {
-                1 => Scheme::Stripe,
-                2 => Scheme::GitHub,
-                _ => Scheme::StandardWebhooks,
-            },
             secrets: Vec::new(),
-            verifier: None,
             // Saturating: NaN and negatives become 0, huge values u64::MAX.
-            tolerance_secs: tolerance_secs as u64,
+            verifier: Verifier::without_secrets(scheme, tolerance_secs as u64),
             error: (0, [0; 4]),
             verified: None,
             pending: None,
@@ -100,7 +97,7 @@ impl WebhookCore {
         let parsed = if rule == RULE_BASE64 {
             Secret::from_base64(secret)
         } else {
-            Secret::parse(self.scheme, secret)
+            Secret::parse(self.verifier.scheme(), secret)
         };
         self.add(parsed)
     }
@@ -112,7 +109,7 @@ impl WebhookCore {
 
     /// The header names the scheme reads: the slots of `values` in `verify` and `prepare`.
     pub fn header_names(&self) -> &'static [&'static str] {
-        self.scheme.header_names()
+        self.verifier.scheme().header_names()
     }
 
     /// Verifies a body (JS encodes a string body as UTF-8) under header `values` (see
@@ -127,9 +124,9 @@ impl WebhookCore {
 
     /// The signature header value for a body (`v1,…`, `t=…,v1=…` or `sha256=…`); `None`
     /// (with the error recorded) when no secret is configured. JS encodes string bodies.
-    pub fn sign(&mut self, id: &str, timestamp_secs: f64, body: &[u8]) -> Option<String> {
+    pub fn sign(&mut self, id: &str, timestamp_secs: f64, body: &[u8]) -> Option<Vec<u8>> {
         match self.verifier() {
-            Ok(v) => Some(v.signer().signature(id, timestamp_secs as i64, body)),
+            Ok(v) => Some(v.signature_bytes(id, timestamp_secs as i64, body)),
             Err(e) => {
                 self.error = describe(&e);
                 None
@@ -157,13 +154,7 @@ impl WebhookCore {
     /// the order the secrets were added. Returns the error number (0: verified).
     pub fn finish(&mut self, macs: &[u8]) -> u32 {
         let outcome = match self.pending.take() {
-            Some(pending) => {
-                let macs: Vec<[u8; 32]> = macs
-                    .chunks_exact(32)
-                    .filter_map(|m| <[u8; 32]>::try_from(m).ok())
-                    .collect();
-                pending.finish(&macs)
-            }
+            Some(pending) => pending.finish_concatenated(macs),
             None => Err(SignatureError::NoMatchingSignature),
         };
         self.record(outcome.map(Some))
@@ -266,8 +257,8 @@ impl WebhookCore {
         let position = self.secrets.len() + 1;
         let outcome = match parsed {
             Ok(secret) => {
+                self.verifier.add_secret(&secret);
                 self.secrets.push(secret);
-                self.verifier = None;
                 Ok(None)
             }
             Err(SignatureError::InvalidSecret { problem, .. }) => {
@@ -280,19 +271,18 @@ impl WebhookCore {
 
     fn slots<'a>(&self, values: &'a str, present: u32) -> SlotHeaders<'a> {
         SlotHeaders {
-            names: self.scheme.header_names(),
+            names: self.header_names(),
             values,
             present,
         }
     }
 
     /// The verifier over the secrets added so far (`NoSecrets` before the first).
-    fn verifier(&mut self) -> Result<&Verifier, SignatureError> {
-        if self.verifier.is_none() {
-            let built = Verifier::new(self.scheme, self.secrets.iter().cloned())?;
-            self.verifier = Some(built.with_tolerance_secs(self.tolerance_secs));
+    fn verifier(&self) -> Result<&Verifier, SignatureError> {
+        if self.secrets.is_empty() {
+            return Err(SignatureError::NoSecrets);
         }
-        Ok(self.verifier.as_ref().unwrap_or_else(|| unreachable!()))
+        Ok(&self.verifier)
     }
 
     /// Keeps a success's facts (`None` for a call that verifies nothing) or the error's
@@ -401,7 +391,7 @@ mod tests {
             core.add_secret_bytes(b"0123456789abcdef0123456789abcdef"),
             0
         );
-        let sig = core.sign("m", 1000.0, b"x").unwrap();
+        let sig = String::from_utf8(core.sign("m", 1000.0, b"x").unwrap()).unwrap();
         let headers = format!("m\n1000\n{sig}");
         assert_eq!(core.verify(&headers, SENT, b"x", 1011.0), 3);
         assert_eq!([core.error_detail(0), core.error_detail(1)], [11, 10]);

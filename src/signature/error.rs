@@ -121,9 +121,9 @@ impl SignatureError {
                 tolerance_secs,
             } => {
                 m.push_str("the signed timestamp is ");
-                push_decimal(&mut m, *age_secs);
+                push_number(&mut m, *age_secs);
                 m.push_str(" seconds old, beyond the tolerance of ");
-                push_decimal(&mut m, *tolerance_secs);
+                push_number(&mut m, *tolerance_secs);
                 m.push_str(" seconds: a replayed or long-delayed delivery, or a clock out of sync");
             }
             SignatureError::TimestampTooNew {
@@ -131,9 +131,9 @@ impl SignatureError {
                 tolerance_secs,
             } => {
                 m.push_str("the signed timestamp is ");
-                push_decimal(&mut m, *ahead_secs);
+                push_number(&mut m, *ahead_secs);
                 m.push_str(" seconds in the future, beyond the tolerance of ");
-                push_decimal(&mut m, *tolerance_secs);
+                push_number(&mut m, *tolerance_secs);
                 m.push_str(" seconds: check the sender's and this server's clocks");
             }
             SignatureError::NoSupportedSignature { header } => {
@@ -147,7 +147,7 @@ impl SignatureError {
             ),
             SignatureError::InvalidSecret { position, problem } => {
                 m.push_str("secret #");
-                push_decimal(&mut m, *position as u64);
+                push_number(&mut m, *position as u64);
                 m.push_str(" is unusable: ");
                 push_secret_problem(&mut m, problem);
             }
@@ -173,11 +173,11 @@ fn push_secret_problem(m: &mut String, problem: &SecretProblem) {
             match p {
                 Base64Problem::InvalidCharacter(at) => {
                     m.push_str("has an invalid character at offset ");
-                    push_decimal(m, *at as u64);
+                    push_number(m, *at as u64);
                 }
                 Base64Problem::UrlSafeAlphabet(at) => {
                     m.push_str("uses the URL-safe alphabet ('-' or '_') at offset ");
-                    push_decimal(m, *at as u64);
+                    push_number(m, *at as u64);
                     m.push_str("; secrets use the standard alphabet's '+' and '/'");
                 }
                 Base64Problem::BadPadding => m.push_str("has wrong '=' padding"),
@@ -189,12 +189,19 @@ fn push_secret_problem(m: &mut String, problem: &SecretProblem) {
         }
         SecretProblem::TooShort { len, min } => {
             m.push_str("the key is ");
-            push_decimal(m, *len as u64);
+            push_number(m, *len as u64);
             m.push_str(" bytes long; at least ");
-            push_decimal(m, *min as u64);
+            push_number(m, *min as u64);
             m.push_str(" bytes are required");
         }
     }
+}
+
+/// Appends the decimal form of `n`.
+fn push_number(m: &mut String, n: u64) {
+    let mut digits = Vec::new();
+    push_decimal(&mut digits, n);
+    m.extend(digits.into_iter().map(char::from));
 }
 
 impl core::fmt::Display for SignatureError {

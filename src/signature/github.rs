@@ -26,7 +26,7 @@ pub(super) fn parse<H: Headers + ?Sized>(headers: &H) -> Result<Parsed, Signatur
         })?;
     Ok(Parsed {
         prefix: Vec::new(),
-        candidates: vec![mac],
+        candidates: mac.to_vec(),
         verified: Verified {
             scheme: Scheme::GitHub,
             id: headers.header(DELIVERY).map(str::to_owned),

@@ -183,6 +183,31 @@ impl Verifier {
         Verifier::new(scheme, Secret::parse_list(scheme, secrets)?)
     }
 
+    /// A verifier without secrets yet, for an adapter that adds them one at a time
+    /// ([`Verifier::add_secret`]) and refuses to verify before the first itself (with
+    /// [`SignatureError::NoSecrets`]): with no secret, nothing matches.
+    #[cfg(feature = "verifier")]
+    pub(crate) fn without_secrets(scheme: Scheme, tolerance_secs: u64) -> Verifier {
+        Verifier {
+            scheme,
+            keys: Vec::new(),
+            tolerance_secs,
+        }
+    }
+
+    /// Accepts signatures made with `secret` too.
+    #[cfg(feature = "verifier")]
+    pub(crate) fn add_secret(&mut self, secret: &Secret) {
+        self.keys.push(secret.key());
+    }
+
+    /// The signature header value [`Signer::signature`] writes with these secrets, as bytes
+    /// (an adapter that hands it on as bytes needs no `String`).
+    #[cfg(feature = "verifier")]
+    pub(crate) fn signature_bytes(&self, id: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
+        sign(self.scheme, &self.keys, id, timestamp, body)
+    }
+
     /// Sets how far the signed timestamp may lie from `now`, in either direction.
     pub fn with_tolerance_secs(mut self, secs: u64) -> Verifier {
         self.tolerance_secs = secs;
@@ -210,12 +235,11 @@ impl Verifier {
         now_unix_secs: i64,
     ) -> Result<Verified, SignatureError> {
         let pending = self.prepare(headers, now_unix_secs)?;
-        let macs: Vec<[u8; 32]> = self
-            .keys
-            .iter()
-            .map(|key| key.mac(&[&pending.parsed.prefix, body]))
-            .collect();
-        pending.finish(&macs)
+        let mut macs = Vec::with_capacity(32 * self.keys.len());
+        for key in &self.keys {
+            macs.extend_from_slice(&key.mac(&[&pending.parsed.prefix, body]));
+        }
+        pending.finish_concatenated(&macs)
     }
 
     /// The first half of a verification whose HMACs are computed elsewhere (WebCrypto in a
@@ -262,11 +286,18 @@ impl Pending {
     /// constant time. Fails with [`SignatureError::NoMatchingSignature`] when none matches or
     /// when the number of MACs is not the number of secrets.
     pub fn finish(self, macs: &[[u8; 32]]) -> Result<Verified, SignatureError> {
+        self.finish_concatenated(macs.as_flattened())
+    }
+
+    /// [`Pending::finish`] with the MACs one after another in one slice (as an adapter
+    /// receives them from JS); bytes after the last whole MAC are ignored.
+    pub(crate) fn finish_concatenated(self, macs: &[u8]) -> Result<Verified, SignatureError> {
+        let mut macs = macs.chunks_exact(32);
         let matched = macs.len() == self.secrets
-            && macs.iter().any(|mac| {
+            && macs.any(|mac| {
                 self.parsed
                     .candidates
-                    .iter()
+                    .chunks_exact(32)
                     .any(|c| encoding::constant_time_eq(mac, c))
             });
         if matched {
@@ -278,11 +309,12 @@ impl Pending {
 }
 
 /// What a scheme's header parser extracted: the signed prefix, the well-formed candidate
-/// MACs of a supported version, and what a success will report.
+/// MACs of a supported version (32 bytes each, one after another), and what a success will
+/// report.
 #[derive(Debug, Clone)]
 struct Parsed {
     prefix: Vec<u8>,
-    candidates: Vec<[u8; 32]>,
+    candidates: Vec<u8>,
     verified: Verified,
 }
 
@@ -319,37 +351,7 @@ impl Signer {
     /// `t=<ts>,v1=<hex>[,v1=<hex>…]` or `sha256=<hex>`. `id` is only signed by Standard
     /// Webhooks and `timestamp` is not signed by GitHub.
     pub fn signature(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
-        // One loop for the three schemes (rather than a function each) keeps the verifier
-        // wasm, which also signs, small.
-        let ts = decimal(timestamp);
-        let mut out = String::new();
-        let (signed, item, keys): ([&[u8]; 5], &str, &[Key]) = match self.scheme {
-            Scheme::StandardWebhooks => (
-                [id.as_bytes(), b".", ts.as_bytes(), b".", body],
-                "v1,",
-                &self.keys,
-            ),
-            Scheme::Stripe => {
-                out.push_str("t=");
-                out.push_str(&ts);
-                ([ts.as_bytes(), b".", body, b"", b""], ",v1=", &self.keys)
-            }
-            Scheme::GitHub => ([body, b"", b"", b"", b""], "sha256=", &self.keys[..1]),
-        };
-        for key in keys {
-            let mac = key.mac(&signed);
-            if self.scheme == Scheme::StandardWebhooks {
-                if !out.is_empty() {
-                    out.push(' ');
-                }
-                out.push_str(item);
-                push_base64(&mut out, &mac);
-            } else {
-                out.push_str(item);
-                push_hex(&mut out, &mac);
-            }
-        }
-        out
+        ascii(sign(self.scheme, &self.keys, id, timestamp, body))
     }
 
     /// Every header the scheme sends, names in lowercase: Standard Webhooks' three, Stripe's
@@ -359,7 +361,7 @@ impl Signer {
         match self.scheme {
             Scheme::StandardWebhooks => vec![
                 (standard::ID, id.to_owned()),
-                (standard::TIMESTAMP, decimal(timestamp)),
+                (standard::TIMESTAMP, ascii(decimal(timestamp))),
                 (standard::SIGNATURE, signature),
             ],
             Scheme::Stripe => vec![(stripe::SIGNATURE, signature)],
@@ -379,10 +381,47 @@ fn keys(secrets: impl IntoIterator<Item = Secret>) -> Result<Vec<Key>, Signature
     Ok(keys)
 }
 
-fn decimal(n: i64) -> String {
-    let mut s = String::new();
+/// The signature header value of `scheme` for `keys` (at least one); see
+/// [`Signer::signature`].
+fn sign(scheme: Scheme, keys: &[Key], id: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
+    // One loop for the three schemes (rather than a function each) keeps the verifier
+    // wasm, which also signs, small.
+    let ts = decimal(timestamp);
+    let mut out = Vec::new();
+    let (signed, item, keys): ([&[u8]; 5], &[u8], &[Key]) = match scheme {
+        Scheme::StandardWebhooks => ([id.as_bytes(), b".", &ts, b".", body], b"v1,", keys),
+        Scheme::Stripe => {
+            out.extend_from_slice(b"t=");
+            out.extend_from_slice(&ts);
+            ([&ts, b".", body, b"", b""], b",v1=", keys)
+        }
+        Scheme::GitHub => ([body, b"", b"", b"", b""], b"sha256=", &keys[..1]),
+    };
+    for key in keys {
+        let mac = key.mac(&signed);
+        if scheme == Scheme::StandardWebhooks {
+            if !out.is_empty() {
+                out.push(b' ');
+            }
+            out.extend_from_slice(item);
+            push_base64(&mut out, &mac);
+        } else {
+            out.extend_from_slice(item);
+            push_hex(&mut out, &mac);
+        }
+    }
+    out
+}
+
+/// Text the encoders wrote, which is ASCII.
+fn ascii(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).expect("the encoders write ASCII")
+}
+
+fn decimal(n: i64) -> Vec<u8> {
+    let mut s = Vec::new();
     if n < 0 {
-        s.push('-');
+        s.push(b'-');
     }
     push_decimal(&mut s, n.unsigned_abs());
     s
@@ -416,7 +455,9 @@ impl Window {
 }
 
 /// Parses unix seconds written as 1–18 ASCII digits (no sign, no spaces), so the value fits
-/// an `i64` and the text is exactly what was signed.
+/// an `i64` and the text is exactly what was signed. Not inlined: Standard Webhooks' and
+/// Stripe's parsers share one copy in the verifier wasm.
+#[inline(never)]
 fn parse_unix_secs(text: &[u8]) -> Option<i64> {
     if text.is_empty() || text.len() > 18 || !text.iter().all(u8::is_ascii_digit) {
         return None;

@@ -269,11 +269,11 @@ mod tests {
             b"Test Using Larger Than",
             b" Block-Size Key - Hash Key First",
         ]);
-        let mut hex = String::new();
+        let mut hex = Vec::new();
         crate::signature::encoding::push_hex(&mut hex, &mac);
         assert_eq!(
             hex,
-            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+            b"60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
         );
     }
 

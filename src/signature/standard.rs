@@ -57,11 +57,8 @@ pub(super) fn parse<H: Headers + ?Sized>(
             v1_entries += 1;
             // A v1 entry that is not base64 of 32 bytes can never match: skip it like a
             // wrong signature rather than failing the whole header.
-            if let Some(mac) = base64_decode(encoded)
-                .ok()
-                .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
-            {
-                candidates.push(mac);
+            if let Some(mac) = base64_decode(encoded).ok().filter(|b| b.len() == 32) {
+                candidates.extend_from_slice(&mac);
             }
         }
     }

@@ -35,7 +35,7 @@ pub(super) fn parse<H: Headers + ?Sized>(
             b"v1" => {
                 v1_entries += 1;
                 if let Some(mac) = hex_mac(value) {
-                    candidates.push(mac);
+                    candidates.extend_from_slice(&mac);
                 }
             }
             _ => {}
