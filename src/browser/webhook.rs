@@ -6,7 +6,8 @@
 //! once for the header names the scheme reads ([`WebhookCore::header_names`]) and then passes
 //! their values as one string, one per line, with a mask of which were sent (`SlotHeaders`;
 //! header values cannot contain newlines). Calls return an error number, 0 on success; on failure
-//! [`WebhookCore::error_detail`] gives the error's numbers and `webhook.js` writes the
+//! [`WebhookCore::error_detail`] and [`WebhookCore::error_text`] give the error's numbers and
+//! texts and `webhook.js` writes the
 //! same sentence as [`SignatureError::message`] (`tests/fixtures/signature/messages.json` pins
 //! both to each other). JSON parsing of the payload happens in JS.
 
@@ -18,23 +19,14 @@ use crate::signature::{
 /// `add_secret_text` rule: npm `standardwebhooks`' base64 rule (0 is the scheme's own rule).
 const RULE_BASE64: u8 = 1;
 
-/// Header names by their number in error details; `webhook.js` has the same list.
-const HEADER_NUMBERS: [&str; 5] = [
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-    "stripe-signature",
-    "x-hub-signature-256",
-];
-
 /// One configured verifier/signer with the outcome of its last call.
 pub struct WebhookCore {
     /// The secrets as added, for their key bytes (`key_bytes`).
     secrets: Vec<Secret>,
     /// Given each secret as it is added; used only once there is one.
     verifier: Verifier,
-    /// The last error as [`describe`] numbers it; number 0 after a success.
-    error: (u32, [u64; 4]),
+    /// The last call's error; `None` after a success.
+    error: Option<SignatureError>,
     verified: Option<Verified>,
     pending: Option<Pending>,
 }
@@ -85,7 +77,7 @@ impl WebhookCore {
             secrets: Vec::new(),
             // Saturating: NaN and negatives become 0, huge values u64::MAX.
             verifier: Verifier::without_secrets(scheme, tolerance_secs as u64),
-            error: (0, [0; 4]),
+            error: None,
             verified: None,
             pending: None,
         }
@@ -128,7 +120,7 @@ impl WebhookCore {
         match self.verifier() {
             Ok(v) => Some(v.signature_bytes(id, timestamp_secs as i64, body)),
             Err(e) => {
-                self.error = describe(&e);
+                self.error = Some(e);
                 None
             }
         }
@@ -171,14 +163,30 @@ impl WebhookCore {
         self.secrets.get(index as usize).map(Secret::key_bytes)
     }
 
-    /// The number of the last error (0 when the last call succeeded).
+    /// The number of the last error (0 when the last call succeeded); see `describe`.
     pub fn error_number(&self) -> u32 {
-        self.error.0
+        self.error.as_ref().map_or(0, |e| describe(e).0)
     }
 
     /// Detail `index` (0–3) of the last error; see `describe` for what each holds.
     pub fn error_detail(&self, index: u32) -> u64 {
-        self.error.1.get(index as usize).copied().unwrap_or(0)
+        let details = self.error.as_ref().map_or([0; 4], |e| describe(e).1);
+        details.get(index as usize).copied().unwrap_or(0)
+    }
+
+    /// Text `index` of the last error: the header name (0) of a header error and the
+    /// expected form (1) of a malformed header; `None` for any other.
+    pub fn error_text(&self, index: u32) -> Option<&'static str> {
+        match (self.error.as_ref()?, index) {
+            (
+                SignatureError::MissingHeader { header }
+                | SignatureError::MalformedHeader { header, .. }
+                | SignatureError::NoSupportedSignature { header },
+                0,
+            ) => Some(header),
+            (SignatureError::MalformedHeader { expected, .. }, 1) => Some(expected),
+            _ => None,
+        }
     }
 
     /// The delivery id of the last successful verification, if the scheme carries one.
@@ -195,15 +203,16 @@ impl WebhookCore {
     }
 }
 
-/// An error as its number and up to four details, for `webhook.js`:
+/// An error as its number and up to four details, for `webhook.js` (texts: see
+/// [`WebhookCore::error_text`]):
 ///
 /// | number | error | details |
 /// |---|---|---|
-/// | 1 | `missing_header` | header number (`HEADER_NUMBERS`) |
-/// | 2 | `malformed_header` | header number (each header has one expected form) |
+/// | 1 | `missing_header` | — (text: header) |
+/// | 2 | `malformed_header` | — (texts: header, expected form) |
 /// | 3 | `timestamp_too_old` | age, tolerance |
 /// | 4 | `timestamp_too_new` | seconds ahead, tolerance |
-/// | 5 | `no_supported_signature` | header number |
+/// | 5 | `no_supported_signature` | — (text: header) |
 /// | 6 | `no_matching_signature` | — |
 /// | 7 | `invalid_secret` | position, problem number, offset or key length, minimum length |
 /// | 8 | `no_secrets` | — |
@@ -213,18 +222,9 @@ impl WebhookCore {
 /// non-canonical), 8 too short (length, minimum).
 fn describe(e: &SignatureError) -> (u32, [u64; 4]) {
     match e {
-        SignatureError::MissingHeader { header }
-        | SignatureError::MalformedHeader { header, .. }
-        | SignatureError::NoSupportedSignature { header } => {
-            let number = match e {
-                SignatureError::MissingHeader { .. } => 1,
-                SignatureError::MalformedHeader { .. } => 2,
-                _ => 5,
-            };
-            // One lookup for the three header errors (the wasm carries one copy of it).
-            let h = HEADER_NUMBERS.iter().position(|n| n == header);
-            (number, [h.unwrap_or(usize::MAX) as u64, 0, 0, 0])
-        }
+        SignatureError::MissingHeader { .. } => (1, [0; 4]),
+        SignatureError::MalformedHeader { .. } => (2, [0; 4]),
+        SignatureError::NoSupportedSignature { .. } => (5, [0; 4]),
         SignatureError::TimestampTooOld {
             age_secs,
             tolerance_secs,
@@ -285,14 +285,14 @@ impl WebhookCore {
         Ok(&self.verifier)
     }
 
-    /// Keeps a success's facts (`None` for a call that verifies nothing) or the error's
-    /// numbers, and returns the error number.
+    /// Keeps a success's facts (`None` for a call that verifies nothing) or the error, and
+    /// returns the error number.
     fn record(&mut self, outcome: Result<Option<Verified>, SignatureError>) -> u32 {
         (self.verified, self.error) = match outcome {
-            Ok(verified) => (verified, (0, [0; 4])),
-            Err(e) => (None, describe(&e)),
+            Ok(verified) => (verified, None),
+            Err(e) => (None, Some(e)),
         };
-        self.error.0
+        self.error_number()
     }
 }
 
@@ -399,26 +399,32 @@ mod tests {
     }
 
     #[wasm_bindgen_test(unsupported = test)]
-    fn numbers_every_header_the_schemes_report() {
-        // Each scheme's header errors, produced by the core itself, must map to a number the
-        // JS messages know (an unknown name would show as "the undefined header").
-        let cases: [(u8, &str, u32); 6] = [
-            (0, "", 0),
-            (0, "\n1\nv1,x", SENT),
-            (0, "a\nx\nv1,x", SENT),
-            (0, "a\n1\n ", SENT),
-            (1, "", 0),
-            (2, "sha1=00", 1),
+    fn names_the_header_of_every_header_error_the_schemes_report() {
+        // Each scheme's header errors, produced by the core itself, must hand JS the header's
+        // name (and a malformed one's expected form) for its message.
+        let cases: [(u8, &str, u32, u32); 8] = [
+            (0, "", 0, 1),
+            (0, "\n1\nv1,x", SENT, 2),
+            (0, "a\nx\nv1,x", SENT, 2),
+            (0, "a\n1\n ", SENT, 2),
+            (0, "a\n1\nv2,x", SENT, 5),
+            (1, "", 0, 1),
+            (2, "sha1=00", 1, 2),
+            (2, "\nsha1=00", 0b10, 5),
         ];
-        for (scheme, headers, present) in cases {
+        for (scheme, headers, present, number) in cases {
             let mut core = WebhookCore::new(scheme, 300.0);
             assert_eq!(core.add_secret_bytes(&[7; 32]), 0);
-            let number = core.verify(headers, present, b"", 1.0);
-            assert!(matches!(number, 1 | 2 | 5), "{headers:?}: {number}");
-            assert!(
-                core.error_detail(0) < HEADER_NUMBERS.len() as u64,
+            assert_eq!(
+                core.verify(headers, present, b"", 1.0),
+                number,
                 "{headers:?}"
             );
+            let header = core.error_text(0).unwrap();
+            assert!(core.header_names().contains(&header), "{headers:?}");
+            assert_eq!(core.error_text(1).is_some(), number == 2, "{headers:?}");
+            assert_eq!(core.error_text(2), None);
         }
+        assert_eq!(WebhookCore::new(0, 300.0).verify("", 0, b"", 1.0), 8);
     }
 }

@@ -96,7 +96,9 @@ export class Core {
 
   /** The header names the scheme reads: the slots of `values` in `verify` and `prepare`. */
   headerNames() {
-    return text(wasm.bh_header_names(this.#n)).split("\n");
+    const names = [];
+    for (let name; (name = text(wasm.bh_header_name(this.#n, names.length))) !== undefined; ) names.push(name);
+    return names;
   }
 
   /** Verifies `body` (a string or bytes); returns the error number. */
@@ -136,6 +138,11 @@ export class Core {
 
   errorDetail(i) {
     return BigInt.asUintN(64, wasm.bh_error_detail(this.#n, i));
+  }
+
+  /** Text `i` of the last error (see `error_text`), or `undefined`. */
+  errorText(i) {
+    return text(wasm.bh_error_text(this.#n, i));
   }
 
   /** The last verified delivery id, or `null`. */
