@@ -38,10 +38,11 @@ fn compress(state: &mut [u32; 8], blocks: &[u8]) {
 }
 
 /// A SHA-256 computation in progress: the chaining state, the bytes not yet compressed and
-/// the message length so far.
+/// the message length so far. `tail` has room for two blocks: the padding of a tail longer
+/// than 55 bytes spills into a second one.
 struct Sha256 {
     state: [u32; 8],
-    tail: [u8; BLOCK],
+    tail: [u8; 2 * BLOCK],
     filled: usize,
     len: u64,
 }
@@ -51,7 +52,7 @@ impl Sha256 {
     fn resume(state: [u32; 8], len: u64) -> Sha256 {
         Sha256 {
             state,
-            tail: [0; BLOCK],
+            tail: [0; 2 * BLOCK],
             filled: 0,
             len,
         }
@@ -70,7 +71,7 @@ impl Sha256 {
             if self.filled < BLOCK {
                 return;
             }
-            compress(&mut self.state, &self.tail);
+            compress(&mut self.state, &self.tail[..BLOCK]);
             self.filled = 0;
         }
         let (blocks, rest) = data.split_at(data.len() - data.len() % BLOCK);
@@ -83,14 +84,15 @@ impl Sha256 {
     #[inline(never)]
     fn finish(mut self) -> [u8; 32] {
         let bits = self.len.wrapping_mul(8);
+        let end = if self.filled < BLOCK - 8 {
+            BLOCK
+        } else {
+            2 * BLOCK
+        };
         self.tail[self.filled] = 0x80;
-        self.tail[self.filled + 1..].fill(0);
-        if self.filled >= BLOCK - 8 {
-            compress(&mut self.state, &self.tail);
-            self.tail.fill(0);
-        }
-        self.tail[BLOCK - 8..].copy_from_slice(&bits.to_be_bytes());
-        compress(&mut self.state, &self.tail);
+        self.tail[self.filled + 1..end - 8].fill(0);
+        self.tail[end - 8..end].copy_from_slice(&bits.to_be_bytes());
+        compress(&mut self.state, &self.tail[..end]);
         let mut out = [0; 32];
         for (bytes, word) in out.chunks_exact_mut(4).zip(self.state) {
             bytes.copy_from_slice(&word.to_be_bytes());
