@@ -129,12 +129,32 @@ pub extern "C" fn bh_add_secret(core: u32, rule: u32, len: usize) -> u32 {
     })
 }
 
-/// Writes the scheme's header name number `index`; returns its length, or -1 past the last.
+/// [`bh_item`] list: the scheme's header names, the slots of the header values.
+const HEADER_NAMES: u32 = 0;
+/// [`bh_item`] list: the key bytes of the secrets, in the order they were added.
+const KEYS: u32 = 1;
+/// [`bh_item`] list: the texts of the last error (see `WebhookCore::error_text`).
+const ERROR_TEXTS: u32 = 2;
+/// [`bh_item`] list: the last verified delivery id, if there is one.
+const VERIFIED_ID: u32 = 3;
+
+/// Writes item `index` of list `list` (`HEADER_NAMES`, `KEYS`, `ERROR_TEXTS`,
+/// `VERIFIED_ID`); returns its length, or -1 past the list's end. One export for every
+/// result that is bytes: each export carries its own copy of the core lookup.
 #[no_mangle]
-pub extern "C" fn bh_header_name(core: u32, index: u32) -> i32 {
+pub extern "C" fn bh_item(core: u32, list: u32, index: u32) -> i32 {
     with_core(core, |io, core| {
-        let name = core.header_names().get(index as usize);
-        put(io, name.map(|n| n.as_bytes()))
+        let item = match list {
+            HEADER_NAMES => core
+                .header_names()
+                .get(index as usize)
+                .map(|n| n.as_bytes()),
+            KEYS => core.key_bytes(index),
+            ERROR_TEXTS => core.error_text(index).map(str::as_bytes),
+            VERIFIED_ID if index == 0 => core.verified_id().map(str::as_bytes),
+            _ => None,
+        };
+        put(io, item)
     })
 }
 
@@ -181,18 +201,6 @@ pub extern "C" fn bh_sign(core: u32, id_len: usize, body_len: usize, timestamp_s
     })
 }
 
-/// The number of secrets added.
-#[no_mangle]
-pub extern "C" fn bh_key_count(core: u32) -> u32 {
-    with_core(core, |_, core| core.key_count())
-}
-
-/// Writes the key bytes of secret `index`; returns their length, or -1 past the last.
-#[no_mangle]
-pub extern "C" fn bh_key(core: u32, index: u32) -> i32 {
-    with_core(core, |io, core| put(io, core.key_bytes(index)))
-}
-
 /// The number of the last error (0 after a success).
 #[no_mangle]
 pub extern "C" fn bh_error(core: u32) -> u32 {
@@ -203,23 +211,6 @@ pub extern "C" fn bh_error(core: u32) -> u32 {
 #[no_mangle]
 pub extern "C" fn bh_error_detail(core: u32, index: u32) -> u64 {
     with_core(core, |_, core| core.error_detail(index))
-}
-
-/// Writes text `index` of the last error (see `WebhookCore::error_text`); returns its length,
-/// or -1 when it has none.
-#[no_mangle]
-pub extern "C" fn bh_error_text(core: u32, index: u32) -> i32 {
-    with_core(core, |io, core| {
-        put(io, core.error_text(index).map(str::as_bytes))
-    })
-}
-
-/// Writes the last verified delivery id; returns its length, or -1 when there is none.
-#[no_mangle]
-pub extern "C" fn bh_verified_id(core: u32) -> i32 {
-    with_core(core, |io, core| {
-        put(io, core.verified_id().map(str::as_bytes))
-    })
 }
 
 /// The last verified signed timestamp, or NaN.
@@ -255,13 +246,20 @@ mod tests {
         STATE.with(|state| state.borrow().io[..len].to_vec())
     }
 
-    /// The header names of `core`, asked for one by one until -1.
-    fn header_names(core: u32) -> Vec<String> {
+    /// List `list` of `core`, asked for item by item until -1.
+    fn items(core: u32, list: u32) -> Vec<Vec<u8>> {
         (0..)
             .map_while(|i| {
-                let len = bh_header_name(core, i);
-                (len >= 0).then(|| String::from_utf8(read(len)).unwrap())
+                let len = bh_item(core, list, i);
+                (len >= 0).then(|| read(len))
             })
+            .collect()
+    }
+
+    fn header_names(core: u32) -> Vec<String> {
+        items(core, HEADER_NAMES)
+            .into_iter()
+            .map(|name| String::from_utf8(name).unwrap())
             .collect()
     }
 
@@ -292,13 +290,13 @@ mod tests {
 
         let lens = write(&[&values, br#"{"a":1}"#]);
         assert_eq!(bh_verify(core, lens[0], lens[1], 0b111, 1000.0), 0);
-        assert_eq!(read(bh_verified_id(core)), b"msg_1");
+        assert_eq!(items(core, VERIFIED_ID), [b"msg_1"]);
         assert_eq!(bh_verified_timestamp(core), 1000.0);
 
         let lens = write(&[&values, br#"{"a":2}"#]);
         assert_eq!(bh_verify(core, lens[0], lens[1], 0b111, 1000.0), 6);
         assert_eq!(bh_error(core), 6);
-        assert_eq!(bh_verified_id(core), -1);
+        assert_eq!(bh_item(core, VERIFIED_ID, 0), -1);
         assert!(bh_verified_timestamp(core).is_nan());
     }
 
@@ -312,10 +310,10 @@ mod tests {
         let prefix = read(bh_prepare(core, lens[0], 0b111, 60.0));
         assert_eq!(prefix, b"m.50.");
 
-        assert_eq!(bh_key_count(core), 1);
-        let key = read(bh_key(core, 0));
-        assert_eq!(bh_key(core, 1), -1);
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+        let keys = items(core, KEYS);
+        assert_eq!(keys.len(), 1);
+        let key = &keys[0];
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
         mac.update(&prefix);
         mac.update(b"body");
         let lens = write(&[&mac.finalize().into_bytes()]);
@@ -347,8 +345,8 @@ mod tests {
         );
         bh_free(first);
         assert_eq!(bh_new(1, 300.0), first);
-        assert_eq!(bh_key_count(first), 0);
-        assert_eq!(bh_key_count(second), 1);
+        assert_eq!(items(first, KEYS).len(), 0);
+        assert_eq!(items(second, KEYS).len(), 1);
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -73,6 +73,19 @@ function text(len) {
   return decoder.decode(memory().subarray(at, at + len));
 }
 
+/** Lists `bh_item` reads from (`HEADER_NAMES` … in exports.rs). */
+const HEADER_NAMES = 0;
+const KEYS = 1;
+const ERROR_TEXTS = 2;
+const VERIFIED_ID = 3;
+
+/** Every item of list `list` of core `n`, each read from the buffer by `read`. */
+function items(n, list, read) {
+  const all = [];
+  for (let item; (item = read(wasm.bh_item(n, list, all.length))) !== undefined; ) all.push(item);
+  return all;
+}
+
 /** Frees a core whose wrapper was garbage-collected. */
 const finalizer = typeof FinalizationRegistry === "undefined" ? null : new FinalizationRegistry((n) => wasm.bh_free(n));
 
@@ -96,9 +109,7 @@ export class Core {
 
   /** The header names the scheme reads: the slots of `values` in `verify` and `prepare`. */
   headerNames() {
-    const names = [];
-    for (let name; (name = text(wasm.bh_header_name(this.#n, names.length))) !== undefined; ) names.push(name);
-    return names;
+    return items(this.#n, HEADER_NAMES, text);
   }
 
   /** Verifies `body` (a string or bytes); returns the error number. */
@@ -128,7 +139,7 @@ export class Core {
 
   /** Copies of the key bytes of every secret, in the order they were added. */
   keys() {
-    return Array.from({ length: wasm.bh_key_count(this.#n) }, (_, i) => result(wasm.bh_key(this.#n, i)));
+    return items(this.#n, KEYS, result);
   }
 
   /** The last call's error number (0: success) and its detail `i` (see `describe`). */
@@ -142,12 +153,12 @@ export class Core {
 
   /** Text `i` of the last error (see `error_text`), or `undefined`. */
   errorText(i) {
-    return text(wasm.bh_error_text(this.#n, i));
+    return text(wasm.bh_item(this.#n, ERROR_TEXTS, i));
   }
 
   /** The last verified delivery id, or `null`. */
   verifiedId() {
-    return text(wasm.bh_verified_id(this.#n)) ?? null;
+    return text(wasm.bh_item(this.#n, VERIFIED_ID, 0)) ?? null;
   }
 
   /** The last verified signed timestamp, or `null`. */
