@@ -32,13 +32,11 @@ pub fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
             *chunk.get(2).unwrap_or(&0),
         ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                ALPHABET[(n >> (18 - 6 * i)) as usize & 63]
-            } else {
-                b'='
-            });
+        let mut quad = [b'='; 4];
+        for (i, c) in quad.iter_mut().enumerate().take(chunk.len() + 1) {
+            *c = ALPHABET[(n >> (18 - 6 * i)) as usize & 63];
         }
+        out.extend_from_slice(&quad);
     }
 }
 
@@ -94,8 +92,7 @@ pub fn base64_decode(text: &[u8]) -> Result<Vec<u8>, Base64Problem> {
 pub fn push_hex(out: &mut Vec<u8>, bytes: &[u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for &b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)]);
-        out.push(DIGITS[usize::from(b & 15)]);
+        out.extend_from_slice(&[DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]);
     }
 }
 
