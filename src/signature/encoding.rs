@@ -107,8 +107,6 @@ fn nibble(c: u8) -> Option<u8> {
 
 /// Decodes a MAC written as 64 hex digits of either case; `None` for any other length or a
 /// non-hex character. (Hex only ever carries MACs here, so it decodes into a fixed array.)
-/// Not inlined: Stripe's and GitHub's parsers share one copy in the verifier wasm.
-#[inline(never)]
 pub fn hex_mac(text: &[u8]) -> Option<[u8; 32]> {
     if text.len() != 64 {
         return None;
@@ -118,6 +116,18 @@ pub fn hex_mac(text: &[u8]) -> Option<[u8; 32]> {
         *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
     }
     Some(mac)
+}
+
+/// Appends the MAC `text` holds as [`hex_mac`] decodes it to `macs`; `false` (and nothing
+/// appended) when it is not one. Not inlined: Stripe's and GitHub's parsers share one copy in
+/// the verifier wasm.
+#[inline(never)]
+pub fn push_hex_mac(macs: &mut Vec<u8>, text: &[u8]) -> bool {
+    let mac = hex_mac(text);
+    if let Some(mac) = &mac {
+        macs.extend_from_slice(mac);
+    }
+    mac.is_some()
 }
 
 /// Compares two byte strings in time that depends only on their lengths, so a forger cannot

@@ -1,7 +1,7 @@
 //! GitHub: `x-hub-signature-256: sha256=<hex>`, HMAC-SHA256 over the body alone. GitHub signs
 //! no timestamp, so only the delivery id (`x-github-delivery`) protects against replays.
 
-use super::encoding::hex_mac;
+use super::encoding::push_hex_mac;
 use super::{Headers, Parsed, Scheme, SignatureError, Verified};
 
 pub(super) const SIGNATURE: &str = "x-hub-signature-256";
@@ -17,16 +17,17 @@ pub(super) fn parse<H: Headers + ?Sized>(headers: &H) -> Result<Parsed, Signatur
             SignatureError::MissingHeader { header: SIGNATURE }
         });
     };
-    let mac = header
-        .strip_prefix("sha256=")
-        .and_then(|hex| hex_mac(hex.as_bytes()))
-        .ok_or(SignatureError::MalformedHeader {
+    let mut candidates = Vec::new();
+    let hex = header.strip_prefix("sha256=");
+    if !hex.is_some_and(|hex| push_hex_mac(&mut candidates, hex.as_bytes())) {
+        return Err(SignatureError::MalformedHeader {
             header: SIGNATURE,
             expected: "\"sha256=\" followed by 64 hex digits",
-        })?;
+        });
+    }
     Ok(Parsed {
         prefix: Vec::new(),
-        candidates: mac.to_vec(),
+        candidates,
         verified: Verified {
             scheme: Scheme::GitHub,
             id: headers.header(DELIVERY).map(str::to_owned),

@@ -1,7 +1,7 @@
 //! Stripe: `stripe-signature: t=<unix secs>,v1=<hex>[,v1=<hex>…]`, HMAC-SHA256 over
 //! `timestamp.body`, keyed with the secret text as is.
 
-use super::encoding::hex_mac;
+use super::encoding::push_hex_mac;
 use super::{parse_unix_secs, Headers, Parsed, Scheme, SignatureError, Verified, Window};
 
 pub(super) const SIGNATURE: &str = "stripe-signature";
@@ -34,9 +34,7 @@ pub(super) fn parse<H: Headers + ?Sized>(
             b"t" => timestamp_text = Some(value),
             b"v1" => {
                 v1_entries += 1;
-                if let Some(mac) = hex_mac(value) {
-                    candidates.extend_from_slice(&mac);
-                }
+                push_hex_mac(&mut candidates, value);
             }
             _ => {}
         }
