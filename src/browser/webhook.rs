@@ -48,18 +48,12 @@ impl Headers for SlotHeaders<'_> {
             return None;
         }
         // Byte-wise rather than `str::split`, which would link a char searcher into the wasm.
-        let mut start = 0;
-        let mut line = 0;
-        for (i, &b) in self.values.as_bytes().iter().chain(b"\n").enumerate() {
-            if b == b'\n' {
-                if line == slot {
-                    return self.values.get(start..i);
-                }
-                line += 1;
-                start = i + 1;
-            }
+        let line_end = |line: &str| line.bytes().position(|b| b == b'\n');
+        let mut rest = self.values;
+        for _ in 0..slot {
+            rest = rest.get(line_end(rest)? + 1..)?;
         }
-        None
+        rest.get(..line_end(rest).unwrap_or(rest.len()))
     }
 }
 
