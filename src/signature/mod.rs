@@ -234,12 +234,13 @@ impl Verifier {
         body: &[u8],
         now_unix_secs: i64,
     ) -> Result<Verified, SignatureError> {
-        let pending = self.prepare(headers, now_unix_secs)?;
-        let mut macs = Vec::with_capacity(32 * self.keys.len());
+        let parsed = self.prepare(headers, now_unix_secs)?.parsed;
+        // Every secret's MAC is computed, so the time taken does not tell which one matched.
+        let mut matched = false;
         for key in &self.keys {
-            macs.extend_from_slice(&key.mac(&[&pending.parsed.prefix, body]));
+            matched |= parsed.matches(&key.mac(&[&parsed.prefix, body]));
         }
-        pending.finish_concatenated(&macs)
+        parsed.outcome(matched)
     }
 
     /// The first half of a verification whose HMACs are computed elsewhere (WebCrypto in a
@@ -293,18 +294,8 @@ impl Pending {
     /// receives them from JS); bytes after the last whole MAC are ignored.
     pub(crate) fn finish_concatenated(self, macs: &[u8]) -> Result<Verified, SignatureError> {
         let mut macs = macs.chunks_exact(32);
-        let matched = macs.len() == self.secrets
-            && macs.any(|mac| {
-                self.parsed
-                    .candidates
-                    .chunks_exact(32)
-                    .any(|c| encoding::constant_time_eq(mac, c))
-            });
-        if matched {
-            Ok(self.parsed.verified)
-        } else {
-            Err(SignatureError::NoMatchingSignature)
-        }
+        let matched = macs.len() == self.secrets && macs.any(|mac| self.parsed.matches(mac));
+        self.parsed.outcome(matched)
     }
 }
 
@@ -316,6 +307,24 @@ struct Parsed {
     prefix: Vec<u8>,
     candidates: Vec<u8>,
     verified: Verified,
+}
+
+impl Parsed {
+    /// Whether `mac` is one of the candidates (each compared in constant time).
+    fn matches(&self, mac: &[u8]) -> bool {
+        self.candidates
+            .chunks_exact(32)
+            .any(|c| encoding::constant_time_eq(mac, c))
+    }
+
+    /// The verification's result once it is known whether a MAC matched.
+    fn outcome(self, matched: bool) -> Result<Verified, SignatureError> {
+        if matched {
+            Ok(self.verified)
+        } else {
+            Err(SignatureError::NoMatchingSignature)
+        }
+    }
 }
 
 /// Signs outgoing webhooks (the gateway emulator, tests, the JS `Webhook.sign`).
