@@ -112,8 +112,8 @@ pub fn hex_mac(text: &[u8]) -> Option<[u8; 32]> {
         return None;
     }
     let mut mac = [0u8; 32];
-    for (byte, pair) in mac.iter_mut().zip(text.chunks_exact(2)) {
-        *byte = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    for (i, &c) in text.iter().enumerate() {
+        mac[i / 2] = (mac[i / 2] << 4) | nibble(c)?;
     }
     Some(mac)
 }
