@@ -69,6 +69,8 @@ impl Secret {
     }
 
     /// Raw key bytes, used as they are (only the length is checked).
+    // Not inlined: the three ways to add a secret in the verifier wasm share one copy.
+    #[inline(never)]
     pub fn from_bytes(bytes: &[u8]) -> Result<Secret, SignatureError> {
         if bytes.len() < MIN_SECRET_BYTES {
             return Err(invalid(if bytes.is_empty() {
