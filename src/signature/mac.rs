@@ -104,10 +104,7 @@ impl Sha256 {
 /// The chaining state after one block of `key ^ pad`.
 #[inline(never)]
 fn padded(key: &[u8; BLOCK], pad: u8) -> [u32; 8] {
-    let mut block = *key;
-    for b in &mut block {
-        *b ^= pad;
-    }
+    let block = key.map(|b| b ^ pad);
     let mut state = IV;
     compress(&mut state, &block);
     state
