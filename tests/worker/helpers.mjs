@@ -85,6 +85,25 @@ export async function startStack({ speed = 1000, seed = 1, bindings = {}, persis
   return stack;
 }
 
+/**
+ * The Worker with no gateway behind it, for tests of the intake alone: GATEWAY_URL is a closed
+ * port, so polls fail (these tests do not look at them), and they are a minute apart.
+ * `secrets` is WEBHOOK_SECRETS; `bindings` adds to or overrides the rest.
+ */
+export function startWorkerWithoutGateway(secrets, bindings = {}) {
+  return startWorker({
+    bindings: {
+      WEBHOOK_SECRETS: secrets,
+      GATEWAY_URL: "http://127.0.0.1:9",
+      API_TOKENS: `${OPERATOR_TOKEN}:ops`,
+      POLL_MIN_MS: "60000",
+      POLL_MAX_MS: "60000",
+      BATCHHOOK_TEST_ROUTES: "1",
+      ...bindings,
+    },
+  });
+}
+
 /** Signs and POSTs a payload to the Worker's intake; resolves to {status, body}. */
 export async function send(worker, secret, id, payload, { source = "aistats", headers = {}, timestamp } = {}) {
   const body = typeof payload === "string" ? payload : JSON.stringify(payload);

@@ -4,24 +4,14 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { newSecret } from "../support/emulator.mjs";
-import { startWorker, waitFor } from "../support/worker.mjs";
-import { OPERATOR_AUTH, OPERATOR_TOKEN, fullEvent, send, thinEvent } from "./helpers.mjs";
+import { waitFor } from "../support/worker.mjs";
+import { OPERATOR_AUTH, fullEvent, send, startWorkerWithoutGateway, thinEvent } from "./helpers.mjs";
 
 const secret = newSecret();
 let worker;
 
 before(async () => {
-  worker = await startWorker({
-    bindings: {
-      WEBHOOK_SECRETS: `${newSecret()} ${secret}`,
-      GATEWAY_URL: "http://127.0.0.1:9",
-      MAX_BODY_BYTES: "4096",
-      API_TOKENS: `${OPERATOR_TOKEN}:ops`,
-      POLL_MIN_MS: "60000",
-      POLL_MAX_MS: "60000",
-      BATCHHOOK_TEST_ROUTES: "1",
-    },
-  });
+  worker = await startWorkerWithoutGateway(`${newSecret()} ${secret}`, { MAX_BODY_BYTES: "4096" });
 });
 
 after(async () => {

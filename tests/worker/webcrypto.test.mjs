@@ -8,24 +8,14 @@ import { createHash } from "node:crypto";
 import { after, before, test } from "node:test";
 import { Webhook } from "standardwebhooks";
 import { newSecret } from "../support/emulator.mjs";
-import { startWorker } from "../support/worker.mjs";
-import { OPERATOR_AUTH, OPERATOR_TOKEN, fullEvent } from "./helpers.mjs";
+import { OPERATOR_AUTH, fullEvent, startWorkerWithoutGateway } from "./helpers.mjs";
 
 const older = newSecret();
 const current = newSecret();
 let worker;
 
 before(async () => {
-  worker = await startWorker({
-    bindings: {
-      WEBHOOK_SECRETS: `${older} ${current}`,
-      GATEWAY_URL: "http://127.0.0.1:9",
-      API_TOKENS: `${OPERATOR_TOKEN}:ops`,
-      POLL_MIN_MS: "60000",
-      POLL_MAX_MS: "60000",
-      BATCHHOOK_TEST_ROUTES: "1",
-    },
-  });
+  worker = await startWorkerWithoutGateway(`${older} ${current}`);
 });
 
 after(async () => {
