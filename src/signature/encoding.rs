@@ -51,8 +51,10 @@ fn sextet(c: u8) -> Option<u8> {
     }
 }
 
-/// Decodes standard base64, padded or unpadded, refusing anything non-canonical.
-pub fn base64_decode(text: &[u8]) -> Result<Vec<u8>, Base64Problem> {
+/// Decodes standard base64, padded or unpadded, refusing anything non-canonical, and appends
+/// the bytes to `out` (on an error, some may have been appended). Appending lets a parser
+/// decode a MAC straight into its candidates, without a buffer of its own.
+pub fn push_base64_decoded(out: &mut Vec<u8>, text: &[u8]) -> Result<(), Base64Problem> {
     let pad = text.iter().rev().take_while(|&&c| c == b'=').count();
     let data = &text[..text.len() - pad];
     if pad > 2 || (pad > 0 && text.len() % 4 != 0) {
@@ -64,7 +66,7 @@ pub fn base64_decode(text: &[u8]) -> Result<Vec<u8>, Base64Problem> {
     if pad > 0 && (data.len() + pad) % 4 != 0 {
         return Err(Base64Problem::BadPadding);
     }
-    let mut out = Vec::with_capacity(data.len() * 3 / 4);
+    out.reserve(data.len() * 3 / 4);
     let mut acc: u32 = 0;
     let mut bits = 0u32;
     for (i, &c) in data.iter().enumerate() {
@@ -85,7 +87,7 @@ pub fn base64_decode(text: &[u8]) -> Result<Vec<u8>, Base64Problem> {
     if acc != 0 {
         return Err(Base64Problem::NonCanonical);
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Appends `bytes` as lowercase hex.
@@ -167,6 +169,11 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
+    fn base64_decode(text: &[u8]) -> Result<Vec<u8>, Base64Problem> {
+        let mut out = Vec::new();
+        push_base64_decoded(&mut out, text).map(|()| out)
+    }
+
     fn hex_encode(bytes: &[u8]) -> String {
         let mut out = Vec::new();
         push_hex(&mut out, bytes);
@@ -184,6 +191,13 @@ mod tests {
             let unpadded = text.trim_end_matches('=');
             assert_eq!(base64_decode(unpadded.as_bytes()), Ok(bytes));
         }
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn base64_decoding_appends_after_what_is_there() {
+        let mut out = b"ab".to_vec();
+        assert_eq!(push_base64_decoded(&mut out, b"Zm9vYg"), Ok(()));
+        assert_eq!(out, b"abfoob");
     }
 
     #[wasm_bindgen_test(unsupported = test)]

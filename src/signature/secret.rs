@@ -1,6 +1,6 @@
 //! Signing secrets and the explicit rule that turns configured text into key bytes.
 
-use super::encoding::base64_decode;
+use super::encoding::push_base64_decoded;
 use super::error::{SecretProblem, SignatureError};
 use super::mac::Key;
 use super::Scheme;
@@ -128,7 +128,9 @@ fn decode_base64_key(encoded: &str) -> Result<Secret, SignatureError> {
     if encoded.is_empty() {
         return Err(invalid(SecretProblem::Empty));
     }
-    let bytes = base64_decode(encoded.as_bytes()).map_err(|p| invalid(SecretProblem::Base64(p)))?;
+    let mut bytes = Vec::new();
+    push_base64_decoded(&mut bytes, encoded.as_bytes())
+        .map_err(|p| invalid(SecretProblem::Base64(p)))?;
     Secret::from_bytes(&bytes)
 }
 

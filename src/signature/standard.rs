@@ -1,7 +1,7 @@
 //! Standard Webhooks v1: `webhook-id`, `webhook-timestamp`, `webhook-signature` (or the
 //! `svix-*` names), HMAC-SHA256 over `id.timestamp.body`, base64.
 
-use super::encoding::base64_decode;
+use super::encoding::push_base64_decoded;
 use super::{parse_unix_secs, Headers, Parsed, Scheme, SignatureError, Verified, Window};
 
 pub(super) const ID: &str = "webhook-id";
@@ -57,8 +57,11 @@ pub(super) fn parse<H: Headers + ?Sized>(
             v1_entries += 1;
             // A v1 entry that is not base64 of 32 bytes can never match: skip it like a
             // wrong signature rather than failing the whole header.
-            if let Some(mac) = base64_decode(encoded).ok().filter(|b| b.len() == 32) {
-                candidates.extend_from_slice(&mac);
+            let start = candidates.len();
+            if push_base64_decoded(&mut candidates, encoded).is_err()
+                || candidates.len() - start != 32
+            {
+                candidates.truncate(start);
             }
         }
     }
