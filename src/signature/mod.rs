@@ -372,7 +372,11 @@ impl Signer {
         match self.scheme {
             Scheme::StandardWebhooks => vec![
                 (standard::ID, id.to_owned()),
-                (standard::TIMESTAMP, ascii(decimal(timestamp))),
+                (standard::TIMESTAMP, {
+                    let mut ts = Vec::new();
+                    push_signed_decimal(&mut ts, timestamp);
+                    ascii(ts)
+                }),
                 (standard::SIGNATURE, signature),
             ],
             Scheme::Stripe => vec![(stripe::SIGNATURE, signature)],
@@ -396,20 +400,28 @@ fn keys(secrets: impl IntoIterator<Item = Secret>) -> Result<Vec<Key>, Signature
 /// [`Signer::signature`].
 fn sign(scheme: Scheme, keys: &[Key], id: &str, timestamp: i64, body: &[u8]) -> Vec<u8> {
     // One loop for the three schemes (rather than a function each) keeps the verifier
-    // wasm, which also signs, small.
-    let ts = decimal(timestamp);
+    // wasm, which also signs, small. `prefix` is what is signed before the body.
+    let mut prefix = Vec::new();
+    if scheme == Scheme::StandardWebhooks {
+        prefix.extend_from_slice(id.as_bytes());
+        prefix.push(b'.');
+    }
+    if scheme != Scheme::GitHub {
+        push_signed_decimal(&mut prefix, timestamp);
+        prefix.push(b'.');
+    }
     let mut out = Vec::new();
-    let (signed, item, keys): ([&[u8]; 5], &[u8], &[Key]) = match scheme {
-        Scheme::StandardWebhooks => ([id.as_bytes(), b".", &ts, b".", body], b"v1,", keys),
+    let (item, keys): (&[u8], &[Key]) = match scheme {
+        Scheme::StandardWebhooks => (b"v1,", keys),
         Scheme::Stripe => {
             out.extend_from_slice(b"t=");
-            out.extend_from_slice(&ts);
-            ([&ts, b".", body, b"", b""], b",v1=", keys)
+            out.extend_from_slice(&prefix[..prefix.len() - 1]);
+            (b",v1=", keys)
         }
-        Scheme::GitHub => ([body, b"", b"", b"", b""], b"sha256=", &keys[..1]),
+        Scheme::GitHub => (b"sha256=", &keys[..1]),
     };
     for key in keys {
-        let mac = key.mac(&signed);
+        let mac = key.mac(&[&prefix, body]);
         if scheme == Scheme::StandardWebhooks {
             if !out.is_empty() {
                 out.push(b' ');
@@ -429,13 +441,12 @@ fn ascii(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).expect("the encoders write ASCII")
 }
 
-fn decimal(n: i64) -> Vec<u8> {
-    let mut s = Vec::new();
+/// Appends `n` in decimal, with a `-` when negative.
+fn push_signed_decimal(out: &mut Vec<u8>, n: i64) {
     if n < 0 {
-        s.push(b'-');
+        out.push(b'-');
     }
-    push_decimal(&mut s, n.unsigned_abs());
-    s
+    push_decimal(out, n.unsigned_abs());
 }
 
 /// The accepted time window around `now`.
