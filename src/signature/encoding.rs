@@ -25,18 +25,21 @@ pub enum Base64Problem {
 
 /// Appends `bytes` as padded standard base64.
 pub fn push_base64(out: &mut Vec<u8>, bytes: &[u8]) {
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        let mut quad = [b'='; 4];
-        for (i, c) in quad.iter_mut().enumerate().take(chunk.len() + 1) {
-            *c = ALPHABET[(n >> (18 - 6 * i)) as usize & 63];
+    let mut acc = 0u32;
+    let mut bits = 0;
+    for &b in bytes {
+        acc = (acc << 8) | u32::from(b);
+        bits += 8;
+        while bits >= 6 {
+            bits -= 6;
+            out.push(ALPHABET[(acc >> bits) as usize & 63]);
         }
-        out.extend_from_slice(&quad);
+    }
+    if bits > 0 {
+        out.push(ALPHABET[(acc << (6 - bits)) as usize & 63]);
+    }
+    for _ in 0..(3 - bytes.len() % 3) % 3 {
+        out.push(b'=');
     }
 }
 
