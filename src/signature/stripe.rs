@@ -26,9 +26,13 @@ pub(super) fn parse<H: Headers + ?Sized>(
     let mut v1_entries = 0usize;
     let mut candidates = Vec::new();
     for pair in header.as_bytes().split(|&b| b == b',') {
-        let pair = pair.trim_ascii();
+        // Whitespace around a pair is allowed (`t=1, v1=…`): the key is trimmed at its
+        // start and the value at its end (whitespace is never `=`).
         let eq = pair.iter().position(|&b| b == b'=').ok_or_else(malformed)?;
-        let (key, value) = (&pair[..eq], &pair[eq + 1..]);
+        let (key, value) = (
+            pair[..eq].trim_ascii_start(),
+            pair[eq + 1..].trim_ascii_end(),
+        );
         match key {
             b"t" if timestamp_text.is_some() => return Err(malformed()),
             b"t" => timestamp_text = Some(value),
@@ -94,6 +98,25 @@ mod tests {
         assert!(verifier
             .verify(&[("Stripe-Signature", header)], BODY, TS)
             .is_ok());
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn allows_whitespace_around_pairs_but_not_around_the_equals_sign() {
+        let (signer, verifier) = pair();
+        let sig = signer.signature("", TS, BODY);
+        let v1 = sig.split_once(",v1=").unwrap().1;
+        let spaced = format!(" t={TS} ,\tv1={v1}\t");
+        assert!(verifier
+            .verify(&[("stripe-signature", spaced)], BODY, TS)
+            .is_ok());
+        for bad in [format!("t ={TS},v1={v1}"), format!("t={TS},v1 ={v1}")] {
+            assert!(
+                verifier
+                    .verify(&[("stripe-signature", bad.as_str())], BODY, TS)
+                    .is_err(),
+                "{bad:?}"
+            );
+        }
     }
 
     #[wasm_bindgen_test(unsupported = test)]
