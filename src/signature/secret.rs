@@ -39,11 +39,7 @@ impl Secret {
     /// Refused for every scheme: empty text, surrounding whitespace, a pasted `v1,` signature,
     /// malformed base64, and keys shorter than [`MIN_SECRET_BYTES`].
     pub fn parse(scheme: Scheme, text: &str) -> Result<Secret, SignatureError> {
-        check_text(text)?;
-        match (scheme, text.strip_prefix(WHSEC_PREFIX)) {
-            (Scheme::StandardWebhooks, Some(encoded)) => decode_base64_key(encoded),
-            _ => Secret::from_bytes(text.as_bytes()),
-        }
+        from_text(text, scheme == Scheme::StandardWebhooks, false)
     }
 
     /// Parses a whitespace-separated list (the `WEBHOOK_SECRETS` form) with [`Secret::parse`].
@@ -64,8 +60,7 @@ impl Secret {
     /// The npm `standardwebhooks` rule: base64, with an optional `whsec_` prefix, whether or
     /// not the prefix is present. Used by the JS `Webhook` class for drop-in compatibility.
     pub fn from_base64(text: &str) -> Result<Secret, SignatureError> {
-        check_text(text)?;
-        decode_base64_key(text.strip_prefix(WHSEC_PREFIX).unwrap_or(text))
+        from_text(text, true, true)
     }
 
     /// Raw key bytes, used as they are (only the length is checked).
@@ -107,6 +102,18 @@ impl Secret {
         // HMAC accepts keys of any length (longer ones are hashed first, as RFC 2104 says),
         // so this cannot fail.
         Key::new(&self.key)
+    }
+}
+
+/// The rules of [`Secret::parse`] and [`Secret::from_base64`] in one body (one copy in the
+/// verifier wasm, which offers both): `whsec_<base64>` is decoded when `whsec_base64`, text
+/// without the prefix when `only_base64`; other text is used as its UTF-8 bytes.
+fn from_text(text: &str, whsec_base64: bool, only_base64: bool) -> Result<Secret, SignatureError> {
+    check_text(text)?;
+    match text.strip_prefix(WHSEC_PREFIX) {
+        Some(encoded) if whsec_base64 => decode_base64_key(encoded),
+        None if only_base64 => decode_base64_key(text),
+        _ => Secret::from_bytes(text.as_bytes()),
     }
 }
 
