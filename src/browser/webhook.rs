@@ -243,17 +243,18 @@ fn describe(e: &SignatureError) -> (u32, [u64; 4]) {
 
 impl WebhookCore {
     fn add(&mut self, parsed: Result<Secret, SignatureError>) -> u32 {
-        let position = self.secrets.len() + 1;
         let outcome = match parsed {
             Ok(secret) => {
                 self.verifier.add_secret(&secret);
                 self.secrets.push(secret);
                 Ok(None)
             }
-            Err(SignatureError::InvalidSecret { problem, .. }) => {
-                Err(SignatureError::InvalidSecret { position, problem })
+            Err(mut e) => {
+                if let SignatureError::InvalidSecret { position, .. } = &mut e {
+                    *position = self.secrets.len() + 1;
+                }
+                Err(e)
             }
-            Err(other) => Err(other),
         };
         self.record(outcome)
     }
