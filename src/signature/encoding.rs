@@ -110,29 +110,28 @@ fn nibble(c: u8) -> Option<u8> {
     }
 }
 
-/// Decodes a MAC written as 64 hex digits of either case; `None` for any other length or a
-/// non-hex character. (Hex only ever carries MACs here, so it decodes into a fixed array.)
-pub fn hex_mac(text: &[u8]) -> Option<[u8; 32]> {
-    if text.len() != 64 {
-        return None;
-    }
-    let mut mac = [0u8; 32];
-    for (i, &c) in text.iter().enumerate() {
-        mac[i / 2] = (mac[i / 2] << 4) | nibble(c)?;
-    }
-    Some(mac)
-}
-
-/// Appends the MAC `text` holds as [`hex_mac`] decodes it to `macs`; `false` (and nothing
-/// appended) when it is not one. Not inlined: Stripe's and GitHub's parsers share one copy in
-/// the verifier wasm.
+/// Decodes a MAC written as 64 hex digits of either case and appends its 32 bytes to `macs`;
+/// `false` (and nothing appended) for any other length or a non-hex character. (Hex only
+/// ever carries MACs here.) Not inlined: Stripe's and GitHub's parsers share one copy in the
+/// verifier wasm.
 #[inline(never)]
 pub fn push_hex_mac(macs: &mut Vec<u8>, text: &[u8]) -> bool {
-    let mac = hex_mac(text);
-    if let Some(mac) = &mac {
-        macs.extend_from_slice(mac);
+    if text.len() != 64 {
+        return false;
     }
-    mac.is_some()
+    let start = macs.len();
+    let mut byte = 0u8;
+    for (i, &c) in text.iter().enumerate() {
+        let Some(n) = nibble(c) else {
+            macs.truncate(start);
+            return false;
+        };
+        byte = (byte << 4) | n;
+        if i % 2 == 1 {
+            macs.push(byte);
+        }
+    }
+    true
 }
 
 /// Compares two byte strings in time that depends only on their lengths, so a forger cannot
@@ -233,15 +232,23 @@ mod tests {
         );
     }
 
+    fn hex_mac(text: &[u8]) -> Option<Vec<u8>> {
+        let mut macs = b"kept".to_vec();
+        let pushed = push_hex_mac(&mut macs, text);
+        assert_eq!(macs.len(), if pushed { 36 } else { 4 });
+        assert_eq!(&macs[..4], b"kept");
+        pushed.then(|| macs[4..].to_vec())
+    }
+
     #[wasm_bindgen_test(unsupported = test)]
     fn hex_round_trips_and_rejects_junk() {
         let bytes = [0u8, 1, 0x7f, 0x80, 0xfe, 0xff];
         assert_eq!(hex_encode(&bytes), "00017f80feff");
         let mac: [u8; 32] = core::array::from_fn(|i| (i * 8) as u8 ^ 0xa5);
-        assert_eq!(hex_mac(hex_encode(&mac).as_bytes()), Some(mac));
+        assert_eq!(hex_mac(hex_encode(&mac).as_bytes()), Some(mac.to_vec()));
         assert_eq!(
             hex_mac(hex_encode(&mac).to_uppercase().as_bytes()),
-            Some(mac)
+            Some(mac.to_vec())
         );
         assert_eq!(hex_mac(&[b'a'; 62]), None);
         assert_eq!(hex_mac(&[b'a'; 66]), None);
