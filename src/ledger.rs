@@ -283,6 +283,15 @@ impl LedgerState {
     /// is stored.
     pub fn handle_delivery(&mut self, delivery: &Delivery, already_seen: bool) -> Decision {
         let decision = self.decide_delivery(delivery, already_seen);
+        self.record_delivery(delivery, decision)
+    }
+
+    /// Applies `decision`, which [`decide_delivery`](Self::decide_delivery) made for
+    /// `delivery` (`Duplicate` exactly when its `webhook-id` was already stored), and returns
+    /// it. For an adapter that decides first and learns from its own storage which of two
+    /// decisions holds (see `worker::apply::delivery`), so nothing is decided twice.
+    pub fn record_delivery(&mut self, delivery: &Delivery, decision: Decision) -> Decision {
+        let already_seen = matches!(decision, Decision::Duplicate);
         let facts = &mut self.facts;
         facts.received += 1;
         facts.last_received_at = Some(delivery.received_at);
@@ -528,6 +537,43 @@ mod tests {
             ),
             (2, 1, 1)
         );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn recording_a_decision_made_first_leaves_what_handling_leaves() {
+        let deliveries = [
+            (delivery("msg_1", 10, &status_event("in_progress")), false),
+            // A retry carrying a delivery report the first copy lacked: never merged.
+            (
+                delivery(
+                    "msg_1",
+                    11,
+                    r#"{"type":"batch.in_progress","delivery":{"total_attempts":7},"data":{"id":"b","status":"in_progress"}}"#,
+                ),
+                true,
+            ),
+            (delivery("msg_2", 9, &status_event("pending")), false),
+            (
+                delivery(
+                    "msg_3",
+                    12,
+                    r#"{"type":"batch.completed","data":{"id":"b"}}"#,
+                ),
+                false,
+            ),
+            (delivery("msg_4", 13, "not json"), false),
+        ];
+        let (mut handled, mut recorded) = (LedgerState::new("b"), LedgerState::new("b"));
+        for (d, seen) in &deliveries {
+            let decision = recorded.decide_delivery(d, *seen);
+            assert_eq!(
+                recorded.record_delivery(d, decision),
+                handled.handle_delivery(d, *seen)
+            );
+            assert_eq!(recorded, handled);
+        }
+        assert_eq!(handled.facts.received, 5);
+        assert_eq!(handled.facts.gateway_attempts, None);
     }
 
     #[wasm_bindgen_test(unsupported = test)]

@@ -203,9 +203,9 @@ fn detail(decision: &Decision) -> Option<String> {
 ///
 /// The delivery row goes in first, carrying what the core decides for a `webhook-id` it has
 /// not seen; the insert skips an id that is stored already, and that skip is how a sender's
-/// retry is recognised — without a read of its own. The core then decides the delivery with
-/// what the insert found, so a retry is its `duplicate` (counted on the stored row) and a new
-/// id its decision exactly as recorded.
+/// retry is recognised — without a read of its own. The core then records the decision the
+/// insert found to hold: a retry's `duplicate` (counted on the stored row), or for a new id
+/// the decision already made and stored with it.
 #[allow(clippy::too_many_arguments)]
 pub fn delivery(
     sql: &SqlStorage,
@@ -241,7 +241,14 @@ pub fn delivery(
     if !inserted {
         store::count_duplicate(sql, &facts.webhook_id, now)?;
     }
-    let decision = ledger.handle_delivery(delivery, !inserted);
+    let decision = ledger.record_delivery(
+        delivery,
+        if inserted {
+            unseen
+        } else {
+            ledger.decide_delivery(delivery, true)
+        },
+    );
     store::set_meta(sql, "ledger", ledger)?;
     let outcome = decision.outcome();
     let mut saved = None;
