@@ -5,11 +5,11 @@
 //! `core::fmt`, and no error messages. JavaScript (`src/browser/js/webhook.js`) asks
 //! once for the header names the scheme reads ([`WebhookCore::header_names`]) and then passes
 //! their values as one string, one per line, with a mask of which were sent (`SlotHeaders`;
-//! header values cannot contain newlines). Calls return an error number, 0 on success; on failure
-//! [`WebhookCore::error_detail`] and [`WebhookCore::error_text`] give the error's numbers and
-//! texts and `webhook.js` writes the
-//! same sentence as [`SignatureError::message`] (`tests/fixtures/signature/messages.json` pins
-//! both to each other). JSON parsing of the payload happens in JS.
+//! header values cannot contain newlines). Calls return an error number, 0 on success; on
+//! failure [`WebhookCore::error_detail`] and [`WebhookCore::error_text`] give the error's
+//! numbers and texts, and `webhook.js` writes the same sentence as
+//! [`SignatureError::message`] (`tests/fixtures/signature/messages.json` pins both to each
+//! other). JSON parsing of the payload happens in JS.
 
 use crate::signature::{
     Base64Problem, Headers, Pending, Scheme, Secret, SecretProblem, SignatureError, Verified,
