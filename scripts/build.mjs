@@ -9,11 +9,10 @@
 // `--force` redoes every step even when its inputs did not change.
 //
 // Per entry: cargo (scripts/wasm-cargo.sh, release) → wasm-bindgen (not for the verifier, whose
-// raw exports need none) → wasm-opt; then for the
-// Worker, esbuild bundles worker/shim.mjs with the wasm-bindgen glue, and for npm entries the
-// handwritten wrapper files are copied next to the glue (see copyWrapper) and all their JS is
-// minified. Cargo is skipped when
-// the sources, manifests, toolchain and flags are those of the last build of that entry, and
+// raw exports need none) → wasm-opt; then for the Worker, esbuild bundles worker/shim.mjs with
+// the wasm-bindgen glue, and for npm entries the handwritten wrapper files are copied next to
+// the glue (see copyWrapper) and all their JS is minified. Cargo is skipped when the sources,
+// manifests, toolchain and flags are those of the last build of that entry, and
 // wasm-bindgen/wasm-opt when the cargo output, flags and tool versions are (stamps in
 // target/wasm-stamps/).
 import { spawnSync } from "node:child_process";
