@@ -223,6 +223,17 @@ test("a retry arriving after a workerd restart is still a duplicate", async () =
   assert.equal(v.body.batchhook.signals.delivery_facts.duplicates, 1);
 });
 
+test("the first delivery to a new batch is acknowledged with its poll alarm stored, which a restart keeps", async () => {
+  const pendingAlarm = async () => (await (await worker.fetch("/_test/ledger/b_first_alarm")).json()).alarm_pending;
+  const first = await send(worker, secret, "msg_first_alarm", fullEvent("b_first_alarm", "in_progress"));
+  assert.equal(first.body.outcome, "applied", first.text);
+  const due = (await view("b_first_alarm")).body.batchhook.polling.next_poll_at;
+  assert.equal(typeof due, "number");
+  assert.equal(await pendingAlarm(), due, "the alarm is set to the first poll's due time");
+  await worker.restart();
+  assert.equal(await pendingAlarm(), due, "the alarm survived the restart");
+});
+
 test("a verified event naming no batch goes to the dead-letter table with its body", async () => {
   const payload = { id: "evt_orphan", type: "batch.completed", data: { status: "completed" } };
   const res = await send(worker, secret, "msg_orphan", payload);
