@@ -37,10 +37,12 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::batch::tolerant::tolerant_struct;
+use crate::batch::tolerant::{field_value_by_serde, tolerant_struct};
 use crate::batch::{
     Batch, LifecycleStatus, ParseError, WebhookAttempt, WebhookDelivery, WebhookInfo,
 };
+
+field_value_by_serde!(EventType);
 
 tolerant_struct! {
     /// A webhook event payload (thin or full; see the module docs).

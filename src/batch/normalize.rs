@@ -20,7 +20,7 @@ use serde_json::{Map, Number, Value};
 use super::error::ParseError;
 use super::lifecycle::LifecycleStatus;
 use super::object::Batch;
-use super::tolerant::tolerant_struct;
+use super::tolerant::{field_value_by_serde, tolerant_struct};
 
 /// Which service shape a view was built from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +55,8 @@ pub struct Cost {
     /// Currency code if the source states it.
     pub currency: Option<String>,
 }
+
+field_value_by_serde!(Vec<RowError>);
 
 /// One row-level error of a job's input (fact-check's `validationErrors`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,7 +9,9 @@ use serde_json::{Map, Number, Value};
 
 use super::error::ParseError;
 use super::lifecycle::LifecycleStatus;
-use super::tolerant::tolerant_struct;
+use super::tolerant::{field_value_by_serde, tolerant_struct};
+
+field_value_by_serde!(LifecycleStatus, Vec<BatchError>, Vec<WebhookAttempt>);
 
 tolerant_struct! {
     /// A batch job as returned by `POST /v1/batches`, `GET /v1/batches/{id}` and in the list
@@ -352,6 +354,30 @@ mod tests {
         assert_eq!(batch.webhook.as_ref().unwrap().has_secret, None);
         let original: Value = serde_json::from_str(text).unwrap();
         assert_eq!(batch.to_value(), original);
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn writes_kept_fields_back_in_the_order_they_came_after_the_modelled_ones() {
+        let text = r#"{"zeta":1,"created_at":"yesterday","id":"b","alpha":2,"request_counts":{"n":1,"total":"many","completed":3}}"#;
+        let written = serde_json::to_string(&Batch::from_json(text.as_bytes()).unwrap()).unwrap();
+        assert_eq!(
+            written,
+            r#"{"id":"b","request_counts":{"completed":3,"n":1,"total":"many"},"zeta":1,"created_at":"yesterday","alpha":2}"#
+        );
+    }
+
+    #[wasm_bindgen_test(unsupported = test)]
+    fn a_nested_object_of_the_wrong_type_is_kept_verbatim() {
+        let text = r#"{"id":"b","request_counts":[1,2],"metadata":"none","webhook":null}"#;
+        let batch = Batch::from_json(text.as_bytes()).unwrap();
+        assert_eq!(
+            (&batch.request_counts, &batch.metadata, &batch.webhook),
+            (&None, &None, &None)
+        );
+        assert_eq!(
+            batch.to_value(),
+            serde_json::from_str::<Value>(text).unwrap()
+        );
     }
 
     #[wasm_bindgen_test(unsupported = test)]

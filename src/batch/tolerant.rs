@@ -63,6 +63,66 @@ impl core::fmt::Debug for RedactedExtra<'_> {
     }
 }
 
+/// How a modelled field takes its value out of the parsed JSON: the value itself when it fits
+/// the field's type, or the value back, untouched, for `extra`.
+///
+/// Strings, objects, arrays and nested tolerant structs move out of the value; the rest are
+/// read from a borrow. (A borrow is what serde offers, but reading a nested object from one
+/// copies the whole tree first: a webhook event's `data` batch, on every delivery.)
+pub(crate) trait FieldValue: Sized {
+    /// `Ok` with the field's value when `value` fits, else `Err(value)`.
+    fn take(value: Value) -> Result<Self, Value>;
+}
+
+impl FieldValue for String {
+    fn take(value: Value) -> Result<Self, Value> {
+        match value {
+            Value::String(s) => Ok(s),
+            other => Err(other),
+        }
+    }
+}
+
+impl FieldValue for Map<String, Value> {
+    fn take(value: Value) -> Result<Self, Value> {
+        match value {
+            Value::Object(map) => Ok(map),
+            other => Err(other),
+        }
+    }
+}
+
+impl FieldValue for Vec<Value> {
+    fn take(value: Value) -> Result<Self, Value> {
+        match value {
+            Value::Array(items) => Ok(items),
+            other => Err(other),
+        }
+    }
+}
+
+impl FieldValue for Value {
+    fn take(value: Value) -> Result<Self, Value> {
+        Ok(value)
+    }
+}
+
+/// `FieldValue` through serde, from a borrow: for types that own nothing big.
+macro_rules! field_value_by_serde {
+    ($($ty:ty),* $(,)?) => {
+        $(
+            impl $crate::batch::tolerant::FieldValue for $ty {
+                fn take(value: serde_json::Value) -> Result<Self, serde_json::Value> {
+                    <$ty as serde::Deserialize>::deserialize(&value).map_err(|_| value)
+                }
+            }
+        )*
+    };
+}
+pub(crate) use field_value_by_serde;
+
+field_value_by_serde!(bool, u16, u32, i64, u64, serde_json::Number, Vec<String>);
+
 /// Generates a tolerant wire struct; see the module docs for the generated behaviour.
 ///
 /// Syntax: `pub struct Name { /// doc \n field: Type = "wire_name", … }`.
@@ -93,20 +153,25 @@ macro_rules! tolerant_struct {
             pub const KNOWN_FIELDS: &'static [&'static str] = &[$($key),*];
 
             /// Builds the struct from a JSON object, moving every value that does not fit its
-            /// field's type into `extra`.
-            pub fn from_map(mut map: serde_json::Map<String, serde_json::Value>) -> Self {
+            /// field's type into `extra`. One pass over the object, in its order: `extra`
+            /// keeps its entries in the order they came.
+            pub fn from_map(map: serde_json::Map<String, serde_json::Value>) -> Self {
                 let mut out = Self::default();
-                $(
-                    if let Some(value) = map.shift_remove($key) {
-                        match <$ty as serde::Deserialize>::deserialize(&value) {
-                            Ok(parsed) => out.$field = Some(parsed),
-                            Err(_) => {
-                                out.extra.insert($key.to_owned(), value);
-                            }
-                        }
-                    }
-                )*
-                out.extra.extend(map);
+                for (key, value) in map {
+                    let kept = match key.as_str() {
+                        $(
+                            $key => match <$ty as $crate::batch::tolerant::FieldValue>::take(value) {
+                                Ok(parsed) => {
+                                    out.$field = Some(parsed);
+                                    continue;
+                                }
+                                Err(value) => value,
+                            },
+                        )*
+                        _ => value,
+                    };
+                    out.extra.insert(key, kept);
+                }
                 out
             }
 
@@ -115,6 +180,15 @@ macro_rules! tolerant_struct {
                 match key {
                     $( $key => self.$field.is_some(), )*
                     _ => false,
+                }
+            }
+        }
+
+        impl $crate::batch::tolerant::FieldValue for $name {
+            fn take(value: serde_json::Value) -> Result<Self, serde_json::Value> {
+                match value {
+                    serde_json::Value::Object(map) => Ok(Self::from_map(map)),
+                    other => Err(other),
                 }
             }
         }
