@@ -99,6 +99,29 @@ impl ApiError {
     }
 }
 
+/// [`json_response`] built directly as the runtime's `Response`, for the intake's answer to
+/// every delivery: a `worker::Response` builds a `Headers` object in JS and copies its body
+/// into a new buffer when converted (measured: about 2 % of the Worker's CPU per delivery).
+pub fn json_answer(status: u16, body: &str) -> worker::Result<web_sys::Response> {
+    let init = web_sys::ResponseInit::new();
+    init.set_status(status);
+    JSON_HEADERS.with(|headers| init.set_headers(headers));
+    Ok(web_sys::Response::new_with_opt_str_and_init(
+        Some(body),
+        &init,
+    )?)
+}
+
+thread_local! {
+    /// `{"content-type": "application/json"}`, made once: the runtime copies it into each
+    /// response it builds.
+    static JSON_HEADERS: js_sys::Object = {
+        let headers = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&headers, &"content-type".into(), &"application/json".into());
+        headers
+    };
+}
+
 /// A response with `status` and the JSON text `body` (as `Response::from_json` would send).
 pub fn json_response(status: u16, body: String) -> worker::Result<Response> {
     Ok(worker::ResponseBuilder::new()

@@ -6,7 +6,7 @@
 
 use crate::event::{Event, EventError};
 use crate::signature::{Headers, SignatureError};
-use crate::worker::errors::ApiError;
+use crate::worker::errors::{json_answer, ApiError};
 use crate::worker::{config, ledger_object, stubs, verify};
 use std::cell::OnceCell;
 use wasm_bindgen_futures::JsFuture;
@@ -17,7 +17,7 @@ pub async fn receive(
     req: &web_sys::Request,
     env: &Env,
     source: &str,
-) -> Result<Response, ApiError> {
+) -> Result<web_sys::Response, ApiError> {
     let settings = config::intake(env);
     let max = settings.max_body;
     let request_headers = worker::Headers(req.headers());
@@ -54,17 +54,13 @@ pub async fn receive(
         .check(&headers, &body, received_at.div_euclid(1000))
         .await;
     // Tests see which engine hashed the body (only with the test routes on).
-    let label = |resp: Response| -> Result<Response, ApiError> {
-        if !settings.test_routes {
-            return Ok(resp);
+    let label = |resp: web_sys::Response| -> Result<web_sys::Response, ApiError> {
+        if settings.test_routes {
+            resp.headers()
+                .set("x-batchhook-test-hashed-by", hashed_by.as_str())
+                .map_err(worker::Error::from)?;
         }
-        // The ledger's answer has immutable headers: copy them.
-        let headers = worker::Headers::new();
-        for (name, value) in resp.headers().entries() {
-            headers.set(&name, &value)?;
-        }
-        headers.set("x-batchhook-test-hashed-by", hashed_by.as_str())?;
-        Ok(resp.with_headers(headers))
+        Ok(resp)
     };
     let checked = match checked {
         Ok(checked) => checked,
@@ -74,7 +70,7 @@ pub async fn receive(
                 err.code()
             );
             stubs::count_rejection(env, source, err.code()).await;
-            return label(ApiError::from_signature(&err).into_response()?);
+            return label(ApiError::from_signature(&err).into_response()?.into());
         }
     };
     let verified = checked.verified;
@@ -102,7 +98,8 @@ pub async fn receive(
                 "reason": err.code(),
                 "webhook_id": id,
             }))?
-            .with_status(202));
+            .with_status(202)
+            .into());
         }
     };
     let delivery = ledger_object::DeliveryHeaders {
@@ -115,7 +112,8 @@ pub async fn receive(
         signed_at: verified.timestamp,
         body_sha256,
     };
-    label(stubs::deliver_buffer(env, &batch_id, &delivery, &raw, fault).await?)
+    let (status, answer) = stubs::deliver_buffer(env, &batch_id, &delivery, &raw, fault).await?;
+    label(json_answer(status, &answer)?)
 }
 
 /// The request's headers as the core's [`Headers`], read from the runtime one name at a time

@@ -57,18 +57,18 @@ use worker::{event, Context, Env, Method, Request, Response, Result};
 /// method, URL, headers and body, so a `worker::Request` (which also copies the `cf`
 /// properties, a measurable cost per delivery) is built only for the other routes.
 #[event(fetch)]
-async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> Result<Response> {
+async fn fetch(raw: web_sys::Request, env: Env, _ctx: Context) -> Result<web_sys::Response> {
     // Another handle on the same request (not a copy of its body), for `drain_refused`.
     let request = raw.to_owned();
     let answer = match webhook_source(&raw) {
         Some(source) if raw.method() == "POST" => intake::receive(&raw, &env, &source).await,
-        _ => route(Request::from(raw), &env).await,
+        _ => route(Request::from(raw), &env).await.map(Into::into),
     };
     let response = match answer {
         Ok(resp) => resp,
-        Err(err) => err.into_response()?,
+        Err(err) => err.into_response()?.into(),
     };
-    if response.status_code() >= 400 {
+    if response.status() >= 400 {
         drain_refused(&request).await;
     }
     Ok(response)

@@ -3,7 +3,7 @@
 //! Internal requests use the host `https://do` (ignored by the runtime), JSON bodies, and for
 //! a delivery the raw webhook body with its facts in the `x-batchhook-delivery` header (JSON).
 
-use crate::worker::errors::{json_response, ApiError};
+use crate::worker::errors::ApiError;
 use crate::worker::ledger_object::DeliveryHeaders;
 use std::cell::RefCell;
 use wasm_bindgen::{JsCast, JsValue};
@@ -72,14 +72,15 @@ pub async fn call(
         .await
 }
 
-/// Hands a verified delivery to its batch's ledger and returns the ledger's answer.
+/// Hands a verified delivery to its batch's ledger and returns the ledger's answer: its HTTP
+/// status and JSON body.
 pub async fn deliver(
     env: &Env,
     batch_id: &str,
     delivery: &DeliveryHeaders,
     body: Vec<u8>,
     fault: Option<String>,
-) -> Result<Response, ApiError> {
+) -> Result<(u16, String), ApiError> {
     let body = js_sys::Uint8Array::from(body.as_slice());
     deliver_buffer(env, batch_id, delivery, &body, fault).await
 }
@@ -96,7 +97,7 @@ pub async fn deliver_buffer(
     delivery: &DeliveryHeaders,
     body: &js_sys::Uint8Array,
     fault: Option<String>,
-) -> Result<Response, ApiError> {
+) -> Result<(u16, String), ApiError> {
     let facts =
         serde_json::to_string(delivery).map_err(|e| ApiError::Unavailable(e.to_string()))?;
     let args = js_sys::Array::of4(
@@ -105,8 +106,7 @@ pub async fn deliver_buffer(
         body,
         &fault.as_deref().map_or(JsValue::UNDEFINED, JsValue::from),
     );
-    let (status, json) = rpc(ledger(env, batch_id)?, "deliver", &args).await?;
-    Ok(json_response(status, json)?)
+    Ok(rpc(ledger(env, batch_id)?, "deliver", &args).await?)
 }
 
 /// Sends summaries (a JSON list) to the index through its RPC method `summaries` (see
