@@ -1,12 +1,11 @@
-//! HMAC-SHA256 (RFC 2104) over sha2's SHA-256 compression function.
+//! HMAC-SHA256 (RFC 2104) and the SHA-256 under it.
 //!
 //! The `hmac` crate's generic block-buffer machinery is about 2 KB of the verifier-only wasm,
 //! whose whole budget is 8 KB gzip; HMAC itself is two hashes around a padded key, so the
-//! streaming and padding are done here and only the compression function (the part worth
-//! trusting to a vetted crate) comes from `sha2`. The `hmac` crate remains the oracle the
-//! tests compare against, with the RFC 4231 vectors.
-
-use sha2::digest::generic_array::GenericArray;
+//! streaming and padding are done here, and so is the compression function, in a shape V8
+//! runs faster than `sha2`'s compact one (see [`compress`]). The `hmac` and `sha2` crates
+//! remain the oracles the tests compare against (tests/signature_props.rs), with the RFC 4231
+//! vectors.
 
 /// SHA-256's block size in bytes.
 const BLOCK: usize = 64;
@@ -23,17 +22,75 @@ const IV: [u32; 8] = [
     0x5be0_cd19,
 ];
 
-/// Absorbs `blocks`, a whole number of blocks. One copy, not inlined, so that sha2's
-/// compression function is inlined into this loop: V8 compiles its rounds faster inside a
-/// loop than in a function of its own that is called once per block (measured 5–7 % more
-/// 256-byte verifications per second).
+/// SHA-256's round constants (FIPS 180-4 §4.2.2), in a static so the rounds index them in
+/// memory rather than copying an array of constants per round.
+#[rustfmt::skip]
+static K: [u32; 64] = [
+    0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
+    0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,
+    0xe49b_69c1, 0xefbe_4786, 0x0fc1_9dc6, 0x240c_a1cc, 0x2de9_2c6f, 0x4a74_84aa, 0x5cb0_a9dc, 0x76f9_88da,
+    0x983e_5152, 0xa831_c66d, 0xb003_27c8, 0xbf59_7fc7, 0xc6e0_0bf3, 0xd5a7_9147, 0x06ca_6351, 0x1429_2967,
+    0x27b7_0a85, 0x2e1b_2138, 0x4d2c_6dfc, 0x5338_0d13, 0x650a_7354, 0x766a_0abb, 0x81c2_c92e, 0x9272_2c85,
+    0xa2bf_e8a1, 0xa81a_664b, 0xc24b_8b70, 0xc76c_51a3, 0xd192_e819, 0xd699_0624, 0xf40e_3585, 0x106a_a070,
+    0x19a4_c116, 0x1e37_6c08, 0x2748_774c, 0x34b0_bcb5, 0x391c_0cb3, 0x4ed8_aa4a, 0x5b9c_ca4f, 0x682e_6ff3,
+    0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
+];
+
+/// Absorbs `blocks`, a whole number of blocks (FIPS 180-4 §6.2.2). Not inlined: one copy
+/// serves every hash, and V8 compiles the rounds faster inside this loop than in a function
+/// called once per block (measured 5–7 % more 256-byte verifications per second).
+///
+/// Written here rather than taken from `sha2` (whose rolled "compact" variant this replaced)
+/// for its shape in V8: four rounds per iteration with the variables renamed instead of
+/// shifted each round, and `maj(a, b, c)` as `b ^ ((a ^ b) & (b ^ c))`, reusing the previous
+/// round's `a ^ b` as this round's `b ^ c`. Measured against `sha2`'s compact one: a 256-byte
+/// verification's wasm call 1.91 → 1.80 µs in Node 20, and 5 B less gzip. (Eight rounds per
+/// iteration was as fast again but 150 B gzip larger; computing the schedule inside the
+/// rounds instead of before them was 6 % slower.)
 #[inline(never)]
 fn compress(state: &mut [u32; 8], blocks: &[u8]) {
     for block in blocks.chunks_exact(BLOCK) {
-        sha2::compress256(
-            state,
-            core::slice::from_ref(GenericArray::from_slice(block)),
-        );
+        let mut w = [0u32; 64];
+        for (word, bytes) in w.iter_mut().zip(block.chunks_exact(4)) {
+            *word = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        }
+        for i in 16..64 {
+            let (w15, w2) = (w[i - 15], w[i - 2]);
+            w[i] = w[i - 16]
+                .wrapping_add(w15.rotate_right(7) ^ w15.rotate_right(18) ^ (w15 >> 3))
+                .wrapping_add(w[i - 7])
+                .wrapping_add(w2.rotate_right(17) ^ w2.rotate_right(19) ^ (w2 >> 10));
+        }
+        let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut h] = *state;
+        // `x` and `y` take turns holding the current round's `b ^ c` and its `a ^ b`.
+        let mut x = b ^ c;
+        let mut y;
+        // Round `$i` with the variables in the roles `a`…`h` it names; it updates only `d`
+        // and `h`, which the next round calls `e` and `a`.
+        macro_rules! round {
+            ($a:ident, $b:ident, $c:ident, $d:ident, $e:ident, $f:ident, $g:ident, $h:ident, $bc:ident, $ab:ident, $i:expr) => {
+                let t1 = $h
+                    .wrapping_add($e.rotate_right(6) ^ $e.rotate_right(11) ^ $e.rotate_right(25))
+                    .wrapping_add($g ^ ($e & ($f ^ $g)))
+                    .wrapping_add(K[$i])
+                    .wrapping_add(w[$i]);
+                $ab = $a ^ $b;
+                let t2 = ($a.rotate_right(2) ^ $a.rotate_right(13) ^ $a.rotate_right(22))
+                    .wrapping_add($b ^ ($ab & $bc));
+                $d = $d.wrapping_add(t1);
+                $h = t1.wrapping_add(t2);
+            };
+        }
+        for i in (0..64).step_by(4) {
+            round!(a, b, c, d, e, f, g, h, x, y, i);
+            round!(h, a, b, c, d, e, f, g, y, x, i + 1);
+            round!(g, h, a, b, c, d, e, f, x, y, i + 2);
+            round!(f, g, h, a, b, c, d, e, y, x, i + 3);
+            (a, b, c, d, e, f, g, h) = (e, f, g, h, a, b, c, d);
+        }
+        for (s, v) in state.iter_mut().zip([a, b, c, d, e, f, g, h]) {
+            *s = s.wrapping_add(v);
+        }
     }
 }
 
