@@ -158,8 +158,9 @@ pub extern "C" fn bh_item(core: u32, list: u32, index: u32) -> i32 {
     })
 }
 
-/// Verifies the body in `io[values_len..values_len + body_len]` under the header values in
-/// `io[..values_len]`. Returns the error number.
+/// Verifies the body in `io[values_len + 1..][..body_len]` under the header values in
+/// `io[..values_len]`: one byte (a line break) separates them, so that JS can write the values
+/// and a string body with one `encodeInto`. Returns the error number.
 #[no_mangle]
 pub extern "C" fn bh_verify(
     core: u32,
@@ -169,8 +170,8 @@ pub extern "C" fn bh_verify(
     now_secs: f64,
 ) -> u32 {
     with_core(core, |io, core| {
-        let (values, body) = io.split_at(values_len);
-        core.verify(text(values), present, &body[..body_len], now_secs)
+        let body = &io[values_len + 1..][..body_len];
+        core.verify(text(&io[..values_len]), present, body, now_secs)
     })
 }
 
@@ -288,13 +289,13 @@ mod tests {
         let signature = read(bh_sign(core, lens[0], lens[1], 1000.0));
         let values = [&b"msg_1\n1000\n"[..], &signature].concat();
 
-        let lens = write(&[&values, br#"{"a":1}"#]);
-        assert_eq!(bh_verify(core, lens[0], lens[1], 0b111, 1000.0), 0);
+        let lens = write(&[&values, b"\n", br#"{"a":1}"#]);
+        assert_eq!(bh_verify(core, lens[0], lens[2], 0b111, 1000.0), 0);
         assert_eq!(items(core, VERIFIED_ID), [b"msg_1"]);
         assert_eq!(bh_verified_timestamp(core), 1000.0);
 
-        let lens = write(&[&values, br#"{"a":2}"#]);
-        assert_eq!(bh_verify(core, lens[0], lens[1], 0b111, 1000.0), 6);
+        let lens = write(&[&values, b"\n", br#"{"a":2}"#]);
+        assert_eq!(bh_verify(core, lens[0], lens[2], 0b111, 1000.0), 6);
         assert_eq!(bh_error(core), 6);
         assert_eq!(bh_item(core, VERIFIED_ID, 0), -1);
         assert!(bh_verified_timestamp(core).is_nan());

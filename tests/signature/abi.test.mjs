@@ -28,6 +28,17 @@ test("a multi-megabyte multibyte body verifies in wasm, and small ones still do 
   assert.equal(ours.sign("msg_abi", date, big), signed(big)["webhook-signature"]);
 });
 
+test("header values and a string body share one write: non-ASCII values and bodies land where the wasm reads them", () => {
+  const ours = new Webhook(SECRET, { nativeHmac: false });
+  for (const [id, body] of [["msg_é", '{"n":1}'], ["msg_é", '{"n":"日本"}'], ["msg_a", '{"n":"日本"}'], ["msg_a", '{"n":1}']]) {
+    const headers = signed(body, id);
+    assert.deepEqual(ours.verifyDelivery(body, headers), { payload: JSON.parse(body), id, timestamp: date.getTime() / 1000 });
+    assert.equal(ours.verify(new TextEncoder().encode(body), headers, { jsonParse: false }), undefined);
+    assert.throws(() => ours.verify(`${body} `, headers), (e) => e.code === "no_matching_signature");
+    assert.throws(() => ours.verify(body, { ...headers, "webhook-id": `${id}x` }), (e) => e.code === "no_matching_signature");
+  }
+});
+
 test("many verifiers live side by side, each with its own secrets and last result", () => {
   const others = Array.from({ length: 500 }, (_, i) => new Webhook(`whsec_${Buffer.alloc(32, i).toString("base64")}`));
   const ours = new Webhook(SECRET);

@@ -35,6 +35,20 @@ function memory() {
   return bytes;
 }
 
+let tailView = bytes;
+let tailAt = -1;
+
+/** The memory from `at` on, as a view kept between calls while the memory and `at` stay the
+ * same: a fresh view per call measured 0.03 µs, half the cost of the `encodeInto` into it. */
+function tail(at) {
+  const mem = memory();
+  if (tailView.buffer !== mem.buffer || tailAt !== at) {
+    tailView = mem.subarray(at);
+    tailAt = at;
+  }
+  return tailView;
+}
+
 /** The most bytes `part` (a string or a Uint8Array) can take in the buffer. */
 const room = (part) => (part === undefined ? 0 : typeof part === "string" ? part.length * 3 : part.byteLength);
 
@@ -112,10 +126,23 @@ export class Core {
     return items(this.#n, HEADER_NAMES, text);
   }
 
-  /** Verifies `body` (a string or bytes); returns the error number. */
+  /** Verifies `body` (a string or bytes); returns the error number. The values, a line break
+   * and a string body are written with one `encodeInto` into a kept view (`tail`): each call
+   * costs about as much as encoding a 256-byte body. */
   verify(values, present, body, nowSecs) {
-    write(values, body);
-    return wasm.bh_verify(this.#n, lengths[0], lengths[1], present, nowSecs);
+    const text = typeof body === "string";
+    const head = text ? `${values}\n${body}` : `${values}\n`;
+    const into = tail(wasm.bh_io(room(head) + room(text ? undefined : body)));
+    const { read, written } = encoder.encodeInto(head, into);
+    // All ASCII (one byte per UTF-16 unit): the values' bytes are their length. Otherwise
+    // encoding the values alone again (over the same bytes) measures them.
+    const valuesLen = read === written ? values.length : encoder.encodeInto(values, into).written;
+    let bodyLen = written - valuesLen - 1;
+    if (!text) {
+      into.set(body, written);
+      bodyLen = body.byteLength;
+    }
+    return wasm.bh_verify(this.#n, valuesLen, bodyLen, present, nowSecs);
   }
 
   /** The signed prefix of a verification whose MACs are made outside, or `undefined`: a view
