@@ -254,4 +254,10 @@ export default async function run() {
     console.log(`${String(r.senders).padStart(7)} | ${side(r.batchhook)} | ${side(r["equal-work"])} | ${ratios(r.batchhook, r["equal-work"])}`);
   }
   console.log("(same rounds as above; ratios: median of the per-round batchhook/equal-work ratios, read as above)");
+  console.log("");
+  console.log("what the ledger's work costs in plain JS: equal-work ÷ reference, same rounds");
+  console.log("senders | throughput ×  p99 ×  cpu ×");
+  for (const r of rows) {
+    console.log(`${String(r.senders).padStart(7)} | ${ratios(r["equal-work"], r.reference)}`);
+  }
 }
