@@ -3,7 +3,7 @@
 // the same Durable Object SQLite insert keyed by webhook-id before answering 2xx.
 // Bundled by tests/bench/ingest.bench.mjs with esbuild; never deployed.
 import { DurableObject } from "cloudflare:workers";
-import { Webhook } from "standardwebhooks";
+import { hex, verifiedDelivery } from "./ingest-plain-intake.mjs";
 
 export class RefLedger extends DurableObject {
   constructor(ctx, env) {
@@ -27,20 +27,12 @@ export class RefLedger extends DurableObject {
   }
 }
 
-const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
-
 export default {
   async fetch(request, env) {
     if (request.method !== "POST") return Response.json({ error: { code: "method_not_allowed" } }, { status: 405 });
     const body = await request.text();
-    let payload;
-    try {
-      payload = new Webhook(env.WEBHOOK_SECRET).verify(body, Object.fromEntries(request.headers));
-    } catch {
-      return Response.json({ error: { code: "invalid_signature" } }, { status: 401 });
-    }
-    const batchId = payload?.data?.id ?? payload?.job_id;
-    if (!batchId) return Response.json({ error: { code: "missing_batch_id" } }, { status: 400 });
+    const { refusal, payload, batchId } = verifiedDelivery(request, body, env.WEBHOOK_SECRET);
+    if (refusal) return refusal;
     const bytes = new TextEncoder().encode(body);
     const facts = {
       id: request.headers.get("webhook-id"),
