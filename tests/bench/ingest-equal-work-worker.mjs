@@ -13,7 +13,7 @@
 // waitUntil. Where batchhook skips work, this does the same, marked "as batchhook" below. The core
 // state machine (src/ledger.rs) and the failure classification are small plain-JS equivalents.
 import { DurableObject } from "cloudflare:workers";
-import { Webhook } from "standardwebhooks";
+import { hex, verifiedDelivery } from "./ingest-plain-intake.mjs";
 
 // --- Schema (src/worker/migrations.rs), applied through schema_migrations as `apply` does. ---
 
@@ -190,7 +190,12 @@ function nextDelay({ min, max }, attempt) {
 // --- SQL, as src/worker/store.rs writes it. ---
 
 const SET_META = "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value";
-const SELECT_BATCH = "SELECT status, object, updated_at, updated_by FROM batch LIMIT 1";
+const UPSERT_BATCH = `INSERT INTO batch (id, status, object, created_at, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
+  ON CONFLICT(id) DO UPDATE SET status = excluded.status, object = excluded.object,
+    created_at = COALESCE(excluded.created_at, batch.created_at),
+    updated_at = excluded.updated_at, updated_by = excluded.updated_by`;
+/** The stored batch row, if any. */
+const storedBatch = (sql) => sql.exec("SELECT status, object, updated_at, updated_by FROM batch LIMIT 1").toArray()[0];
 const setMeta = (sql, key, value) => sql.exec(SET_META, key, JSON.stringify(value));
 const meta = (sql, key) => {
   const row = sql.exec("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
@@ -269,7 +274,7 @@ export class EqLedger extends DurableObject {
           else cancel = JSON.parse(row.value);
         }
         // A ledger stored before its state existed starts from the stored status.
-        if (!stored) ledger.status = known(sql.exec(SELECT_BATCH).toArray()[0]?.status) ?? null;
+        if (!stored) ledger.status = known(storedBatch(sql)?.status) ?? null;
       }
       const current = ledger.status;
       const unseen = decide(ledger, event, observedAt, facts.webhook_id);
@@ -297,7 +302,7 @@ export class EqLedger extends DurableObject {
       if (decision.outcome === "applied") {
         let object = data && !isThin(data) ? data : null;
         if (!object) {
-          const stored = sql.exec(SELECT_BATCH).toArray()[0];
+          const stored = storedBatch(sql);
           object = { ...(stored ? JSON.parse(stored.object) : {}), status: decision.to, lifecycle_status: decision.to };
           object.id ??= batchId;
         }
@@ -309,14 +314,8 @@ export class EqLedger extends DurableObject {
       }
       if (current == null) {
         sql.exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('batch_id', ?)", JSON.stringify(batchId));
-        if (!saved && sql.exec(SELECT_BATCH).toArray().length === 0) {
-          sql.exec(
-            `INSERT INTO batch (id, status, object, created_at, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT(id) DO UPDATE SET status = excluded.status, object = excluded.object,
-               created_at = COALESCE(excluded.created_at, batch.created_at),
-               updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-            batchId, null, JSON.stringify({ id: batchId }), null, now, "webhook",
-          );
+        if (!saved && storedBatch(sql) === undefined) {
+          sql.exec(UPSERT_BATCH, batchId, null, JSON.stringify({ id: batchId }), null, now, "webhook");
         }
       }
       const summary = event?.delivery ?? event?.webhook?.delivery;
@@ -331,14 +330,14 @@ export class EqLedger extends DurableObject {
         if (saved) {
           finished = terminal(saved.status) && !isThin(saved.object);
         } else {
-          const row = sql.exec(SELECT_BATCH).toArray()[0];
+          const row = storedBatch(sql);
           finished = row != null && terminal(known(row.status)) && !isThin(JSON.parse(row.object));
         }
         due = pollNow ? now : finished ? before : (before ?? now + nextDelay(this.schedule, poll.attempt));
         if (due !== before) {
           poll.next_at = due;
           setMeta(sql, "poll", poll);
-          const batch = saved ? saved.object : JSON.parse(sql.exec(SELECT_BATCH).toArray()[0]?.object ?? "{}");
+          const batch = saved ? saved.object : JSON.parse(storedBatch(sql)?.object ?? "{}");
           setMeta(sql, "classification", classify(batch, cancel, poll));
         }
       }
@@ -355,13 +354,7 @@ export class EqLedger extends DurableObject {
   save(sql, batchId, from, status, object, now, ref) {
     const json = JSON.stringify(object);
     const createdAt = Number.isInteger(object.created_at) ? object.created_at : null;
-    sql.exec(
-      `INSERT INTO batch (id, status, object, created_at, updated_at, updated_by) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT(id) DO UPDATE SET status = excluded.status, object = excluded.object,
-         created_at = COALESCE(excluded.created_at, batch.created_at),
-         updated_at = excluded.updated_at, updated_by = excluded.updated_by`,
-      batchId, status, json, createdAt, now, "webhook",
-    );
+    sql.exec(UPSERT_BATCH, batchId, status, json, createdAt, now, "webhook");
     if (from !== status) {
       sql.exec(
         "INSERT INTO events (from_status, to_status, source, at, ref) VALUES (?, ?, ?, ?, ?)",
@@ -486,8 +479,6 @@ function publicBatch(object) {
   return { ...object, webhook };
 }
 
-const hex = (buf) => [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
-
 export default {
   async fetch(request, env) {
     const source = new URL(request.url).pathname.match(/^\/webhooks\/([^/]+)$/)?.[1];
@@ -501,16 +492,10 @@ export default {
     if (bytes.length > max) return Response.json({ error: { code: "payload_too_large" } }, { status: 413 });
     const receivedAt = Date.now();
     const body = new TextDecoder().decode(bytes);
-    let payload;
-    try {
-      payload = new Webhook(env.WEBHOOK_SECRET).verify(body, Object.fromEntries(request.headers));
-    } catch {
-      return Response.json({ error: { code: "invalid_signature" } }, { status: 401 });
-    }
     // batchhook dead-letters a verified delivery that names no batch (in the index); the bench
     // sends none, so this answers 400 as the first reference does.
-    const batchId = payload?.data?.id ?? payload?.job_id;
-    if (!batchId) return Response.json({ error: { code: "missing_batch_id" } }, { status: 400 });
+    const { refusal, batchId } = verifiedDelivery(request, body, env.WEBHOOK_SECRET);
+    if (refusal) return refusal;
     const facts = {
       webhook_id: request.headers.get("webhook-id"),
       source,

@@ -138,9 +138,9 @@ async function level({ url, pid }, list, senders) {
   return { rps: list.length / seconds, p50: pct(50), p99: pct(99), cpu: (cpuMs(pid) - cpuBefore) / list.length };
 }
 
-/** Bundles the plain-JS Worker `file` (tests/bench/) into `dir` as `name`.mjs. */
-async function bundle(dir, file, name) {
-  const out = join(dir, `${name}.mjs`);
+/** Bundles the plain-JS Worker `file` (tests/bench/) and starts it in its own workerd. */
+async function startPlain(dir, file, name, durableObjects, bindings) {
+  const scriptPath = join(dir, `${name}.mjs`);
   await esbuild.build({
     entryPoints: [join(here, file)],
     bundle: true,
@@ -148,14 +148,9 @@ async function bundle(dir, file, name) {
     platform: "neutral",
     mainFields: ["module", "main"],
     external: ["cloudflare:*"],
-    outfile: out,
+    outfile: scriptPath,
     logLevel: "warning",
   });
-  return out;
-}
-
-/** Starts a bundled plain-JS Worker in its own workerd. */
-async function startPlain(dir, scriptPath, name, durableObjects, bindings) {
   const mf = new Miniflare({
     modules: true,
     modulesRoot: dir,
@@ -171,22 +166,18 @@ async function startPlain(dir, scriptPath, name, durableObjects, bindings) {
   return { url: new URL("/webhooks/aistats", url).toString(), stop: () => mf.dispose() };
 }
 
-async function startReference(dir) {
-  const out = await bundle(dir, "ingest-reference-worker.mjs", "reference");
-  return startPlain(dir, out, "reference", { REF_LEDGER: { className: "RefLedger", useSQLite: true } }, {});
-}
+const startReference = (dir) =>
+  startPlain(dir, "ingest-reference-worker.mjs", "reference", { REF_LEDGER: { className: "RefLedger", useSQLite: true } }, {});
 
-async function startEqualWork(dir) {
-  const out = await bundle(dir, "ingest-equal-work-worker.mjs", "equal-work");
-  return startPlain(
+const startEqualWork = (dir) =>
+  startPlain(
     dir,
-    out,
+    "ingest-equal-work-worker.mjs",
     "equal-work",
     { EQ_LEDGER: { className: "EqLedger", useSQLite: true }, EQ_INDEX: { className: "EqIndex", useSQLite: true } },
     // The same polling settings as batchhook's below: the first poll is set, never due.
     { POLL_MIN_MS: "3600000", POLL_MAX_MS: "3600000" },
   );
-}
 
 export default async function run() {
   const dir = mkdtempSync(join(process.env.BENCH_INGEST_DIR ?? tmpdir(), "batchhook-ingest-bench-"));
